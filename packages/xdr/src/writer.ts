@@ -1,0 +1,88 @@
+import { XdrError } from './errors.js';
+
+const INT32_MIN = -0x80000000;
+const INT32_MAX = 0x7fffffff;
+const UINT32_MAX = 0xffffffff;
+const HYPER_MIN = -(1n << 63n);
+const HYPER_MAX = (1n << 63n) - 1n;
+const UHYPER_MAX = (1n << 64n) - 1n;
+
+/** Appends XDR primitives to a growing buffer. Values out of range are rejected, never wrapped. */
+export class XdrWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  private pos = 0;
+
+  constructor(initialSize = 256) {
+    this.buf = new Uint8Array(initialSize);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  get offset(): number {
+    return this.pos;
+  }
+
+  private reserve(n: number): number {
+    if (this.pos + n > this.buf.byteLength) {
+      let size = this.buf.byteLength * 2;
+      while (size < this.pos + n) size *= 2;
+      const bigger = new Uint8Array(size);
+      bigger.set(this.buf.subarray(0, this.pos));
+      this.buf = bigger;
+      this.view = new DataView(bigger.buffer);
+    }
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  private range(ok: boolean, what: string, value: number | bigint): void {
+    if (!ok) throw new XdrError('XDR_INVALID', `${String(value)} is not a valid ${what}`, this.pos);
+  }
+
+  int(v: number): void {
+    this.range(Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX, 'int', v);
+    this.view.setInt32(this.reserve(4), v);
+  }
+
+  uint(v: number): void {
+    this.range(Number.isInteger(v) && v >= 0 && v <= UINT32_MAX, 'unsigned int', v);
+    this.view.setUint32(this.reserve(4), v);
+  }
+
+  hyper(v: bigint): void {
+    this.range(typeof v === 'bigint' && v >= HYPER_MIN && v <= HYPER_MAX, 'hyper', v);
+    this.view.setBigInt64(this.reserve(8), v);
+  }
+
+  uhyper(v: bigint): void {
+    this.range(typeof v === 'bigint' && v >= 0n && v <= UHYPER_MAX, 'unsigned hyper', v);
+    this.view.setBigUint64(this.reserve(8), v);
+  }
+
+  float(v: number): void {
+    this.view.setFloat32(this.reserve(4), v);
+  }
+
+  double(v: number): void {
+    this.view.setFloat64(this.reserve(8), v);
+  }
+
+  /** The bytes, then zero padding to a multiple of four. */
+  bytes(data: Uint8Array): void {
+    const pad = (4 - (data.byteLength % 4)) % 4;
+    const at = this.reserve(data.byteLength + pad);
+    this.buf.set(data, at);
+    this.buf.fill(0, at + data.byteLength, at + data.byteLength + pad);
+  }
+
+  /** Overwrite a 32-bit unsigned value already written (used for length prefixes). */
+  patchUint(offset: number, v: number): void {
+    this.view.setUint32(offset, v);
+  }
+
+  /** The bytes written so far (a copy-free view while the writer is not used again). */
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+}
