@@ -1,1 +1,85 @@
-export {};
+// @tsvirt/mclu: the Mini Cloud as a library. The command line (src/cli) is a thin layer
+// over these functions; other tools may call them directly.
+export {
+  MucluError,
+  ConfigError,
+  UsageError,
+  NodeError,
+  GuestError,
+  TemplateError,
+  OperationError,
+} from './errors.js';
+export { parseSize, formatSize } from './size.js';
+export {
+  loadConfig,
+  parseConfig,
+  configCandidates,
+  type MucluConfig,
+  type Defaults,
+  type NodeConfig,
+  type DomainType,
+} from './config.js';
+export {
+  Cluster,
+  configuredNode,
+  type Connector,
+  type ConnectSettings,
+  type NodeSession,
+  type OnlineSession,
+} from './cluster.js';
+export { libvirtConnector } from './libvirt-connector.js';
+export {
+  clusterStatus,
+  listGuests,
+  nodeStatus,
+  nodeGuests,
+  type NodeStatus,
+  type GuestSummary,
+  type GuestListing,
+} from './status.js';
+export {
+  findGuest,
+  findGuests,
+  parseGuestSpec,
+  lifecycle,
+  waitForState,
+  guestInfo,
+  deleteGuest,
+  type GuestLocation,
+  type GuestInfo,
+  type LifecycleAction,
+  type DeleteResult,
+} from './guests.js';
+export {
+  bootGuest,
+  choosePlacement,
+  type BootRequest,
+  type BootResult,
+  type BootEvents,
+} from './boot.js';
+export {
+  migrateGuest,
+  LIVE_MIGRATION_FLAGS,
+  type MigrateResult,
+  type MigrateEvents,
+} from './migrate.js';
+export {
+  findTemplates,
+  findTemplate,
+  queryTemplate,
+  buildDisk,
+  templateSearchPath,
+  type Template,
+  type TemplateAnswers,
+} from './templates.js';
+export { domainXml, parseDomainXml, type NewDomain, type ParsedDomain } from './domain-xml.js';
+export {
+  ensureImagesPool,
+  uploadNewVolume,
+  IMAGES_POOL_NAME,
+  type ProgressCallback,
+} from './storage.js';
+export { magicPacket, wakeNode } from './wol.js';
+export { powerOffNode } from './power.js';
+export { viewerCommand } from './viewer.js';
+export type { NodeApi } from './node-api.js';

@@ -1,0 +1,380 @@
+#!/usr/bin/env node
+// The mclu command line: parse arguments, call the library, print. Exit status 0 on
+// success, 1 on failure, 2 on a usage error.
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { bootGuest } from '../boot.js';
+import { Cluster } from '../cluster.js';
+import { loadConfig, type MucluConfig } from '../config.js';
+import { MucluError, OperationError, UsageError } from '../errors.js';
+import {
+  deleteGuest,
+  findGuest,
+  guestInfo,
+  lifecycle,
+  waitForState,
+  type LifecycleAction,
+} from '../guests.js';
+import { libvirtConnector } from '../libvirt-connector.js';
+import { migrateGuest } from '../migrate.js';
+import { powerOffNode } from '../power.js';
+import { parseSize } from '../size.js';
+import { clusterStatus, listGuests } from '../status.js';
+import { findTemplates, queryTemplate, templateSearchPath } from '../templates.js';
+import { runViewer, viewerCommand } from '../viewer.js';
+import { configuredNode } from '../cluster.js';
+import { wakeNode } from '../wol.js';
+import { bridgeConsole } from './console.js';
+import * as format from './format.js';
+import { progressBar } from './progress.js';
+
+const version = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+const colour = process.stderr.isTTY && !process.env['NO_COLOR'];
+
+interface GlobalOptions {
+  configFile?: string;
+  debug?: boolean;
+}
+
+const program = new Command('mclu')
+  .description('mclu, the Mini Cloud: manage a small cluster of libvirt hosts over ssh')
+  .version(version, '-V, --version')
+  .option(
+    '-f, --config-file <file>',
+    'configuration file (default: $MCLU_CONFIG, ./mclu.conf, $XDG_CONFIG_HOME/mclu/mclu.conf, /etc/mclu/mclu.conf)',
+  )
+  .option('--debug', 'show stack traces of errors')
+  .showHelpAfterError('(run `mclu --help` for usage)')
+  .exitOverride();
+
+function globals(): GlobalOptions {
+  return program.opts<GlobalOptions>();
+}
+
+function config(): MucluConfig {
+  return loadConfig(globals().configFile);
+}
+
+function print(text: string): void {
+  process.stdout.write(text);
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+function note(text: string): void {
+  process.stderr.write(`mclu: ${text}\n`);
+}
+
+/** Opens the cluster (all nodes, or those named), runs `work`, always closes it. */
+async function withCluster<T>(
+  work: (cluster: Cluster) => Promise<T>,
+  nodes?: readonly string[],
+): Promise<T> {
+  const cluster = await Cluster.open(config(), libvirtConnector, nodes);
+  try {
+    return await work(cluster);
+  } finally {
+    await cluster.close();
+  }
+}
+
+function sizeOption(name: string, text: string | undefined): bigint | undefined {
+  if (text === undefined) return undefined;
+  const bytes = parseSize(text);
+  if (bytes === null)
+    throw new UsageError(`--${name} ${text}: not a size; write it like 256M, 2G or 20G`);
+  return bytes;
+}
+
+function countOption(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--${name} ${text}: must be a whole number of at least 1`);
+  return n;
+}
+
+program
+  .command('status')
+  .description('per node: on/off (and why), total pcpus and memory, what guests use, free memory')
+  .argument('[nodes...]', 'nodes to show (default: all)')
+  .option('--json', 'machine-readable output')
+  .action(async (nodes: string[], options: { json?: boolean }) => {
+    const statuses = await withCluster((cluster) => clusterStatus(cluster), nodes);
+    if (options.json) printJson(format.statusJson(statuses));
+    else print(format.formatStatus(statuses));
+  });
+
+program
+  .command('list')
+  .description('the guests of every reachable node')
+  .option('--all', 'include defined guests that are not running')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { all?: boolean; json?: boolean }) => {
+    const listing = await withCluster((cluster) => listGuests(cluster, options.all === true));
+    for (const u of listing.unreachable)
+      note(`${u.node} is off or unreachable (${u.error}); its guests are not listed`);
+    if (options.json) printJson(format.listJson(listing));
+    else print(format.formatList(listing));
+  });
+
+program
+  .command('info')
+  .description('details of one guest: node, state, resources, disks, interfaces, consoles')
+  .argument('<guest>', 'NAME or NODE:NAME')
+  .option('--json', 'machine-readable output')
+  .action(async (guest: string, options: { json?: boolean }) => {
+    const info = await withCluster(async (cluster) => guestInfo(await findGuest(cluster, guest)));
+    if (options.json) printJson(format.infoJson(info));
+    else print(format.formatInfo(info));
+  });
+
+program
+  .command('on')
+  .description('wake nodes up (wake-on-LAN magic packet to the configured MAC)')
+  .argument('<nodes...>')
+  .action(async (nodes: string[]) => {
+    const cfg = config();
+    for (const name of nodes) {
+      const node = configuredNode(cfg, name);
+      const sent = await wakeNode(node);
+      print(`${name}: waking up ${sent.mac} (packet sent to ${sent.address}:${sent.port})\n`);
+    }
+  });
+
+program
+  .command('off')
+  .description('power nodes off over ssh; refused while they run guests unless --force')
+  .argument('<nodes...>')
+  .option('--force', 'power off even when guests are running')
+  .action(async (nodes: string[], options: { force?: boolean }) => {
+    await withCluster(async (cluster) => {
+      for (const name of nodes) {
+        const result = await powerOffNode(cluster, name, options.force === true);
+        print(
+          `${name}: powering off${result.runningGuests.length > 0 ? ` (guests stopped hard: ${result.runningGuests.join(', ')})` : ''}\n`,
+        );
+      }
+    }, nodes);
+  });
+
+for (const [name, start] of [
+  ['boot', true],
+  ['build', false],
+] as const) {
+  program
+    .command(name)
+    .description(
+      start
+        ? 'build a guest from a template, define it and start it'
+        : 'build a guest from a template and define it, without starting it',
+    )
+    .argument('<template>', 'template name (see `mclu templates`)')
+    .argument('<name>', 'NAME, or NODE:NAME to choose the node')
+    .option('--size <size>', 'disk size, e.g. 20G (default: [defaults] size, else the template)')
+    .option('--memory <size>', 'memory, e.g. 2G (default: [defaults] memory)')
+    .option('--vcpus <n>', 'virtual cpus (default: [defaults] vcpus)')
+    .action(
+      async (
+        template: string,
+        target: string,
+        options: { size?: string; memory?: string; vcpus?: string },
+      ) => {
+        const request = {
+          template,
+          target,
+          start,
+          sizeBytes: sizeOption('size', options.size),
+          memoryBytes: sizeOption('memory', options.memory),
+          vcpus: countOption('vcpus', options.vcpus),
+        };
+        const bar = progressBar('upload');
+        try {
+          const result = await withCluster((cluster) =>
+            bootGuest(cluster, request, { onStep: note, onUploadProgress: bar.update }),
+          );
+          bar.stop();
+          if (result.placed)
+            print(`placed ${result.name} on ${result.node} (${result.placementReason ?? ''})\n`);
+          print(format.formatBoot(result, start));
+        } finally {
+          bar.stop();
+        }
+      },
+    );
+}
+
+for (const action of ['start', 'reboot', 'destroy'] as const satisfies readonly LifecycleAction[]) {
+  const descriptions = {
+    start: 'start a guest',
+    reboot: 'reboot a guest',
+    destroy: 'stop a guest at once (pull the plug); its disks are kept',
+  };
+  program
+    .command(action)
+    .description(descriptions[action])
+    .argument('<guest>', 'NAME or NODE:NAME')
+    .action(async (guest: string) => {
+      const state = await withCluster(async (cluster) =>
+        lifecycle(await findGuest(cluster, guest), action),
+      );
+      print(`${guest}: ${action} done; now ${state}\n`);
+    });
+}
+
+program
+  .command('shutdown')
+  .description('ask a guest to shut down (ACPI power button); the guest decides')
+  .argument('<guest>', 'NAME or NODE:NAME')
+  .option('--wait <seconds>', 'wait until it is shut off, failing after this many seconds')
+  .action(async (guest: string, options: { wait?: string }) => {
+    const waitSeconds = countOption('wait', options.wait);
+    await withCluster(async (cluster) => {
+      const location = await findGuest(cluster, guest);
+      await lifecycle(location, 'shutdown');
+      if (waitSeconds === undefined) {
+        print(`${guest}: shutdown requested\n`);
+        return;
+      }
+      const state = await waitForState(location, 'shut off', waitSeconds * 1000);
+      if (state !== 'shut off') {
+        throw new OperationError(
+          'OPERATION_FAILED',
+          `${guest} is still ${state} ${waitSeconds} s after the shutdown request (the guest may ignore ACPI); \`mclu destroy ${guest}\` stops it at once`,
+        );
+      }
+      print(`${guest}: shut off\n`);
+    });
+  });
+
+program
+  .command('delete')
+  .description('undefine a guest and remove its disks')
+  .argument('<guest>', 'NAME or NODE:NAME')
+  .option('-y, --yes', 'do not ask for confirmation')
+  .action(async (guest: string, options: { yes?: boolean }) => {
+    await withCluster(async (cluster) => {
+      const location = await findGuest(cluster, guest);
+      if (!options.yes)
+        await confirm(
+          `delete ${location.domain.name} on ${location.session.node.name} and its disks?`,
+        );
+      const result = await deleteGuest(location);
+      print(`deleted ${location.domain.name} from ${location.session.node.name}\n`);
+      for (const disk of result.removedDisks) print(`  removed disk ${disk}\n`);
+      for (const kept of result.keptDisks) note(`kept disk ${kept.path}: ${kept.reason}`);
+    });
+  });
+
+async function confirm(question: string): Promise<void> {
+  if (!process.stdin.isTTY)
+    throw new UsageError(
+      `${question} Not asked: standard input is not a terminal; add --yes to confirm`,
+    );
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim()))
+      throw new OperationError('OPERATION_FAILED', 'cancelled; nothing was deleted');
+  } finally {
+    rl.close();
+  }
+}
+
+program
+  .command('migrate')
+  .description('move a guest to another node: live (disks copied) if running, offline if stopped')
+  .argument('<guest>', 'NAME or NODE:NAME')
+  .argument('<node>', 'target node')
+  .action(async (guest: string, node: string) => {
+    const bar = progressBar('migrate');
+    try {
+      const result = await withCluster(async (cluster) =>
+        migrateGuest(cluster, await findGuest(cluster, guest), node, {
+          onStep: note,
+          onProgress: bar.update,
+        }),
+      );
+      bar.stop();
+      print(format.formatMigrate(result));
+    } finally {
+      bar.stop();
+    }
+  });
+
+program
+  .command('console')
+  .description('the serial console of a guest in this terminal (Ctrl-] leaves)')
+  .argument('<guest>', 'NAME or NODE:NAME')
+  .action(async (guest: string) => {
+    await withCluster(async (cluster) => {
+      const location = await findGuest(cluster, guest);
+      const stream = await location.session.api.openConsole(location.domain, null, 0);
+      note(`connected to ${location.domain.name} on ${location.session.node.name}; Ctrl-] leaves`);
+      await bridgeConsole(stream, process.stdin, process.stdout);
+    });
+  });
+
+program
+  .command('viewer')
+  .description('the graphical console of a guest (starts virt-viewer or remote-viewer)')
+  .argument('<guest>', 'NAME or NODE:NAME')
+  .action(async (guest: string) => {
+    const command = await withCluster(async (cluster) => {
+      const location = await findGuest(cluster, guest);
+      const info = await guestInfo(location);
+      const graphics = info.graphics.find((g) => g.port !== null && g.port !== '-1');
+      const host = location.session.node.host.replace(/^.*@/, '');
+      const display = graphics ? `${graphics.type}://${host}:${graphics.port}` : null;
+      return viewerCommand(location.session.node.uri, location.domain.name, display);
+    });
+    process.exitCode = await runViewer(command);
+  });
+
+program
+  .command('templates')
+  .description('the templates found on the search path, with their answers')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { json?: boolean }) => {
+    const cfg = config();
+    const found = findTemplates(templateSearchPath(cfg.defaults.templates));
+    const answers = await Promise.all(
+      found.map((t) =>
+        queryTemplate(t).catch((e: unknown) => ({
+          name: t.name,
+          path: t.path,
+          error: e instanceof Error ? e.message : String(e),
+        })),
+      ),
+    );
+    if (options.json) printJson(format.templatesJson(answers));
+    else print(format.formatTemplates(answers));
+  });
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander has printed its message already; help and version end successfully.
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  const debug = process.argv.includes('--debug');
+  const message = error instanceof Error ? error.message : String(error);
+  const prefix = colour ? '\x1b[31mmclu: error:\x1b[0m' : 'mclu: error:';
+  process.stderr.write(`${prefix} ${message}\n`);
+  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  else if (!(error instanceof MucluError))
+    process.stderr.write('(an unexpected error: run with --debug for the details)\n');
+  return error instanceof UsageError ? 2 : 1;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = report(error);
+}

@@ -1,0 +1,38 @@
+// Progress bars on stderr, only when stderr is a terminal (never in logs or pipes).
+import cliProgress from 'cli-progress';
+import type { ProgressCallback } from '../storage.js';
+
+export interface Progress {
+  update: ProgressCallback;
+  stop(): void;
+}
+
+export function progressBar(label: string): Progress {
+  if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `${label} [{bar}] {percentage}% {done}/{all} MiB`,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(done, total) {
+      const mib = (n: bigint): string => (Number(n) / 2 ** 20).toFixed(0);
+      const payload = { done: mib(done), all: mib(total) };
+      if (!started) {
+        bar.start(Number(total), Number(done), payload);
+        started = true;
+      } else {
+        bar.setTotal(Number(total));
+        bar.update(Number(done), payload);
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

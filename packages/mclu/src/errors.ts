@@ -1,0 +1,78 @@
+/** Every error mclu reports to a user. `code` is stable (scripts may match on it); the
+ *  message says what is wrong, where, and how to fix it. */
+export class MucluError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The configuration file is missing, unreadable or invalid. */
+export class ConfigError extends MucluError {
+  readonly file: string;
+  constructor(file: string, message: string, options?: ErrorOptions) {
+    super('CONFIG', `${file}: ${message}`, options);
+    this.file = file;
+  }
+}
+
+/** A command line value is malformed (exit status 2, like a usage error). */
+export class UsageError extends MucluError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** A node named on the command line is not in the configuration, or cannot be reached. */
+export class NodeError extends MucluError {
+  readonly node: string;
+  constructor(
+    code: 'UNKNOWN_NODE' | 'NODE_OFF' | 'NODE_BUSY' | 'NODE_COMMAND',
+    node: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+    this.node = node;
+  }
+}
+
+/** A guest is not found, or its name is already taken. */
+export class GuestError extends MucluError {
+  readonly guest: string;
+  constructor(
+    code: 'UNKNOWN_GUEST' | 'GUEST_EXISTS' | 'GUEST_AMBIGUOUS' | 'GUEST_STATE',
+    guest: string,
+    message: string,
+  ) {
+    super(code, message);
+    this.guest = guest;
+  }
+}
+
+/** A template is missing, broken, or its build failed. */
+export class TemplateError extends MucluError {
+  readonly template: string;
+  constructor(code: 'UNKNOWN_TEMPLATE' | 'TEMPLATE_FAILED', template: string, message: string) {
+    super(code, message);
+    this.template = template;
+  }
+}
+
+/** A step of a multi-step operation failed (boot, migrate, delete...): says which. */
+export class OperationError extends MucluError {
+  constructor(
+    code: 'BOOT_FAILED' | 'MIGRATE_FAILED' | 'NO_ROOM' | 'TOOL_MISSING' | 'OPERATION_FAILED',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** The message of anything thrown, for error texts that wrap another error. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
