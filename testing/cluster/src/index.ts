@@ -1,1 +1,14 @@
-export {};
+export {
+  clusterHealth,
+  listClusters,
+  openCluster,
+  startCluster,
+  stopCluster,
+  type Cluster,
+  type ClusterNode,
+  type ClusterOptions,
+} from './cluster.js';
+export { ClusterError, type ClusterErrorCode } from './errors.js';
+export type { ExecResult } from './exec.js';
+export { STATE_ROOT } from './paths.js';
+export { GUEST_MARKER, templatesDir } from './template.js';

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// testcluster: bring a test cluster up or down, or show it. Thin: parses arguments, calls the
+// library, prints.
+import { parseArgs } from 'node:util';
+import { listClusters, openCluster, startCluster, stopCluster } from '../cluster.js';
+import { ClusterError, messageOf } from '../errors.js';
+import { ensureGuestImage } from '../guest-image.js';
+import { describeCluster, nextSteps } from './usage.js';
+
+const USAGE = `usage:
+  testcluster up [--nodes N] [--off N] [--name NAME] [--address-prefix P]
+      start N nodes (default 3) plus N configured but off (default 0); node i at P(10+i),
+      P defaults to 127.0.0. (node1 at 127.0.0.11); an earlier run of NAME is replaced
+  testcluster down [--name NAME]     stop the cluster and remove all its files
+  testcluster status [--name NAME]   show the clusters (or one) and how to use them
+  testcluster image                  build the test guest image (cached) and print its path
+options: --debug shows stack traces; NAME defaults to "default"`;
+
+function integer(text: string | undefined, option: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text))
+    throw new ClusterError('BAD_OPTION', `${option} needs a whole number, got "${text}"`);
+  return Number(text);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      nodes: { type: 'string' },
+      off: { type: 'string' },
+      name: { type: 'string' },
+      'address-prefix': { type: 'string' },
+      debug: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help === true || command === undefined) {
+    console.log(USAGE);
+    return command === undefined && values.help !== true ? 2 : 0;
+  }
+  if (rest.length > 0)
+    throw new ClusterError('BAD_OPTION', `unexpected argument "${rest.join(' ')}"\n${USAGE}`);
+  const name = values.name ?? 'default';
+  switch (command) {
+    case 'up': {
+      const started = Date.now();
+      const cluster = await startCluster({
+        name,
+        nodes: integer(values.nodes, '--nodes', 3),
+        offNodes: integer(values.off, '--off', 0),
+        addressPrefix: values['address-prefix'] ?? '127.0.0.',
+      });
+      console.log(`started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      console.log(describeCluster(cluster));
+      console.log(nextSteps(cluster));
+      return 0;
+    }
+    case 'down':
+      await stopCluster(name);
+      console.log(`cluster "${name}" is down; no process, mount or file of it is left`);
+      return 0;
+    case 'status': {
+      const names = values.name === undefined ? listClusters() : [name];
+      if (names.length === 0)
+        console.log('no test cluster on this machine; start one with testcluster up');
+      for (const n of names) {
+        const cluster = openCluster(n);
+        if (cluster === null) {
+          console.log(`no cluster "${n}"; start it with testcluster up --name ${n}`);
+          continue;
+        }
+        console.log(describeCluster(cluster));
+        console.log(nextSteps(cluster));
+      }
+      return 0;
+    }
+    case 'image':
+      console.log(await ensureGuestImage());
+      return 0;
+    default:
+      throw new ClusterError('BAD_OPTION', `unknown command "${command}"\n${USAGE}`);
+  }
+}
+
+const debug = process.argv.includes('--debug');
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (debug) console.error(error);
+    else console.error(`testcluster: ${messageOf(error)}`);
+    process.exitCode = error instanceof ClusterError && error.code === 'BAD_OPTION' ? 2 : 1;
+  },
+);

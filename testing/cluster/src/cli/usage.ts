@@ -1,0 +1,64 @@
+// What `testcluster up` and `status` print: the cluster and exactly what to do next.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Cluster } from '../cluster.js';
+import { clusterHealth } from '../cluster.js';
+import { templatesDir } from '../template.js';
+
+/** mclu's command line in this checkout (packages/mclu), if it is built. */
+const MCLU_CLI = join(
+  templatesDir,
+  '..',
+  '..',
+  '..',
+  'packages',
+  'mclu',
+  'dist',
+  'src',
+  'cli',
+  'main.js',
+);
+
+export function describeCluster(cluster: Cluster): string {
+  const lines: string[] = [`cluster "${cluster.name}" (${cluster.dir})`];
+  for (const { node, holder, libvirtd, sshd } of clusterHealth(cluster)) {
+    const state =
+      node.state === 'off'
+        ? 'off (configured, nothing listening)'
+        : holder && libvirtd && sshd
+          ? 'on'
+          : `BROKEN (namespace ${holder ? 'up' : 'gone'}, libvirtd ${libvirtd ? 'up' : 'gone'}, sshd ${sshd ? 'up' : 'gone'}; restart with testcluster up --name ${cluster.name})`;
+    lines.push(
+      `  ${node.name.padEnd(7)} ${node.sshDestination.padEnd(18)} ${node.macAddress}  ${state}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function nextSteps(cluster: Cluster): string {
+  const first = cluster.nodes[0];
+  const second = cluster.nodes[1] ?? first;
+  if (first === undefined || second === undefined) return '';
+  const down =
+    cluster.name === 'default' ? 'testcluster down' : `testcluster down --name ${cluster.name}`;
+  const mclu = existsSync(MCLU_CLI)
+    ? [`  alias mclu='node ${MCLU_CLI}'`]
+    : ['  # mclu is packages/mclu: build it with npm run build'];
+  return [
+    'next steps:',
+    `  # a shell command on ${first.name}, and libvirt over ssh from here:`,
+    `  ssh -F ${cluster.sshConfig} ${first.sshDestination} virsh list --all`,
+    `  virsh -c '${first.virshUri}' nodeinfo`,
+    '  # mclu against this cluster:',
+    ...mclu,
+    `  export MCLU_CONFIG=${cluster.mcluConfig}`,
+    '  mclu status',
+    `  mclu boot tiny ${first.name}:demo      # the test guest: TCG, boots in about 10 s`,
+    '  mclu list',
+    `  mclu console demo               # its serial console (Ctrl+] leaves)`,
+    `  mclu migrate demo ${second.name}       # live migration, disk copied`,
+    '  mclu destroy demo && mclu delete demo --yes',
+    `  # when done (stops every process, removes every file):`,
+    `  ${down}`,
+  ].join('\n');
+}

@@ -1,0 +1,350 @@
+// Starting, describing and stopping a whole test cluster. The cluster's directory holds
+// everything it made (keys, configs, each node's state); `state.json` records the nodes and
+// daemons so that another process (the CLI's `status` and `down`) can find them.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  clusterSshConfig,
+  knownHostsLine,
+  macFromAddress,
+  mcluConf,
+  sshWrapper,
+} from './config-files.js';
+import { ClusterError, messageOf } from './errors.js';
+import { execChecked, type ExecResult } from './exec.js';
+import {
+  ensureMountPoints,
+  execInNamespace,
+  makeHostKey,
+  startNode,
+  writeNodeFiles,
+  type NodeSpec,
+} from './node.js';
+import { clusterDir, NodePaths, STATE_ROOT } from './paths.js';
+import { checkAddressFree, checkNodePrerequisites, checkRoot } from './prerequisites.js';
+import { findProcessesUsing, isAlive, stopProcessesUsing } from './processes.js';
+import { templatesDir } from './template.js';
+
+export interface ClusterOptions {
+  /** Names the run; state lives in /var/tmp/tsvirt-cluster/<name>. A crashed earlier run of
+   *  the same name is cleaned up by the next start. Default 'default'. */
+  name?: string;
+  /** Nodes that run (default 3) and nodes configured but off (default 0). */
+  nodes?: number;
+  offNodes?: number;
+  /** Node i (1-based) gets address `${addressPrefix}${10 + i}`, sshd on port 22.
+   *  Default '127.0.0.' (node 1 at 127.0.0.11). */
+  addressPrefix?: string;
+}
+
+export interface ClusterNode {
+  name: string;
+  address: string;
+  state: 'on' | 'off';
+  sshDestination: string;
+  uri: string;
+  /** The node's libvirt unix socket as seen from the host (for tests using the unix transport). */
+  libvirtSocket: string;
+  /** `qemu+unix:///system?socket=...`: the node's libvirtd over its unix socket, from the host. */
+  unixUri: string;
+  /** `qemu+ssh://root@ADDRESS/system?command=...`: the node over ssh with the cluster's ssh
+   *  configuration, usable as is with `virsh -c` from the host. */
+  virshUri: string;
+  imagesDir: string;
+  /** The node's /var/log/libvirt as seen from the host (qemu/NAME.log, serial logs). */
+  logDir: string;
+  macAddress: string;
+  /** Pids of the node's processes, 0 for an off node. */
+  holderPid: number;
+  libvirtdPid: number;
+  sshdPid: number;
+}
+
+export interface Cluster {
+  readonly name: string;
+  readonly dir: string;
+  readonly nodes: ClusterNode[];
+  /** ssh_config under which `ssh -F <sshConfig> root@ADDRESS` works. */
+  readonly sshConfig: string;
+  readonly privateKey: string;
+  /** An executable `ssh -F sshConfig "$@"`, for libvirt URIs' `?command=` and for tools
+   *  that take an ssh program. */
+  readonly sshCommand: string;
+  /** mclu.conf (TOML) describing the cluster. */
+  readonly mcluConfig: string;
+  /** Run a command inside a node's mount namespace (to check files, run virsh -c qemu:///system). */
+  exec(node: ClusterNode, argv: string[]): Promise<ExecResult>;
+  stop(): Promise<void>;
+}
+
+interface ClusterState {
+  name: string;
+  nodes: ClusterNode[];
+}
+
+const DEFAULTS: Required<ClusterOptions> = {
+  name: 'default',
+  nodes: 3,
+  offNodes: 0,
+  addressPrefix: '127.0.0.',
+};
+const MAX_NODES = 40;
+
+function checkOptions(o: Required<ClusterOptions>): void {
+  if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(o.name) || o.name === 'cache') {
+    throw new ClusterError(
+      'BAD_OPTION',
+      `bad cluster name "${o.name}": use 1 to 32 lowercase letters, digits and "-" (not "cache")`,
+    );
+  }
+  if (
+    !Number.isInteger(o.nodes) ||
+    !Number.isInteger(o.offNodes) ||
+    o.nodes < 1 ||
+    o.offNodes < 0 ||
+    o.nodes + o.offNodes > MAX_NODES
+  ) {
+    throw new ClusterError(
+      'BAD_OPTION',
+      `bad node counts (${o.nodes} on, ${o.offNodes} off): at least 1 node on, at most ${MAX_NODES} in all`,
+    );
+  }
+  if (
+    !/^127\.\d{1,3}\.\d{1,3}\.$/.test(o.addressPrefix) ||
+    o.addressPrefix
+      .split('.')
+      .slice(1, 3)
+      .some((x) => Number(x) > 255)
+  ) {
+    throw new ClusterError(
+      'BAD_OPTION',
+      `bad address prefix "${o.addressPrefix}": give three octets of a loopback address with the final dot, e.g. 127.0.1.`,
+    );
+  }
+}
+
+function clusterFiles(dir: string): {
+  sshConfig: string;
+  privateKey: string;
+  sshCommand: string;
+  mcluConfig: string;
+  knownHosts: string;
+  state: string;
+} {
+  return {
+    sshConfig: join(dir, 'ssh_config'),
+    privateKey: join(dir, 'id_ed25519'),
+    sshCommand: join(dir, 'ssh'),
+    mcluConfig: join(dir, 'mclu.conf'),
+    knownHosts: join(dir, 'known_hosts'),
+    state: join(dir, 'state.json'),
+  };
+}
+
+function describeNode(
+  dir: string,
+  sshCommand: string,
+  index: number,
+  prefix: string,
+  on: boolean,
+): ClusterNode {
+  const name = `node${index}`;
+  const address = `${prefix}${10 + index}`;
+  const paths = new NodePaths(join(dir, 'nodes', name));
+  return {
+    name,
+    address,
+    state: on ? 'on' : 'off',
+    sshDestination: `root@${address}`,
+    uri: `qemu+ssh://root@${address}/system`,
+    libvirtSocket: paths.libvirtSocket,
+    unixUri: `qemu+unix:///system?socket=${paths.libvirtSocket}`,
+    virshUri: `qemu+ssh://root@${address}/system?command=${sshCommand}`,
+    imagesDir: paths.imagesDir,
+    logDir: paths.sub('log'),
+    macAddress: macFromAddress(address),
+    holderPid: 0,
+    libvirtdPid: 0,
+    sshdPid: 0,
+  };
+}
+
+class RunningCluster implements Cluster {
+  readonly sshConfig: string;
+  readonly privateKey: string;
+  readonly sshCommand: string;
+  readonly mcluConfig: string;
+
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly nodes: ClusterNode[],
+  ) {
+    const files = clusterFiles(dir);
+    this.sshConfig = files.sshConfig;
+    this.privateKey = files.privateKey;
+    this.sshCommand = files.sshCommand;
+    this.mcluConfig = files.mcluConfig;
+  }
+
+  async exec(node: ClusterNode, argv: string[]): Promise<ExecResult> {
+    if (node.state !== 'on' || !isAlive(node.holderPid)) {
+      throw new ClusterError('NOT_RUNNING', `${node.name} of cluster ${this.name} is not running`);
+    }
+    return execInNamespace(node.holderPid, argv);
+  }
+
+  stop(): Promise<void> {
+    return stopCluster(this.name);
+  }
+}
+
+/** Starts a cluster; a cluster of the same name left over from an earlier run is stopped and
+ *  removed first. On failure everything started so far is stopped again. */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const o: Required<ClusterOptions> = { ...DEFAULTS, ...options };
+  checkOptions(o);
+  checkNodePrerequisites();
+  await stopCluster(o.name);
+
+  const dir = clusterDir(o.name);
+  const files = clusterFiles(dir);
+  const nodes = Array.from({ length: o.nodes + o.offNodes }, (_, i) =>
+    describeNode(dir, files.sshCommand, i + 1, o.addressPrefix, i < o.nodes),
+  );
+  for (const node of nodes)
+    await checkAddressFree(node.address, node.name, clusterUsing(node.address));
+
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    ensureMountPoints();
+    await execChecked([
+      'ssh-keygen',
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      `tsvirt-cluster-${o.name}`,
+      '-f',
+      files.privateKey,
+    ]);
+    const keys = {
+      privateKey: readFileSync(files.privateKey, 'utf8'),
+      publicKey: readFileSync(`${files.privateKey}.pub`, 'utf8'),
+      knownHosts: '',
+    };
+    const running = nodes.filter((n) => n.state === 'on');
+    const specs = new Map<ClusterNode, NodeSpec>(
+      running.map((n) => [
+        n,
+        { name: n.name, address: n.address, paths: new NodePaths(join(dir, 'nodes', n.name)) },
+      ]),
+    );
+    const hostKeys = await Promise.all(running.map((n) => makeHostKey(specs.get(n) as NodeSpec)));
+    keys.knownHosts = running.map((n, i) => knownHostsLine(n.address, hostKeys[i] ?? '')).join('');
+
+    writeFileSync(files.knownHosts, keys.knownHosts);
+    writeFileSync(
+      files.sshConfig,
+      clusterSshConfig(
+        nodes.map((n) => n.address),
+        files.privateKey,
+        files.knownHosts,
+      ),
+    );
+    writeFileSync(files.sshCommand, sshWrapper(files.sshConfig), { mode: 0o755 });
+    writeFileSync(
+      files.mcluConfig,
+      mcluConf({
+        clusterName: o.name,
+        templatesDir,
+        sshConfig: files.sshConfig,
+        poweroffCommand: 'sh /etc/libvirt/tsvirt-poweroff',
+        wolAddress: `${o.addressPrefix}1:9`,
+        nodes: nodes.map((n) => ({
+          name: n.name,
+          sshDestination: n.sshDestination,
+          macAddress: n.macAddress,
+        })),
+      }),
+    );
+    for (const spec of specs.values()) writeNodeFiles(spec, keys);
+    // Record what is being started before starting it, so a crash mid-way is cleaned up.
+    writeState(files.state, { name: o.name, nodes });
+
+    const started = await Promise.all(running.map((n) => startNode(specs.get(n) as NodeSpec)));
+    running.forEach((n, i) => Object.assign(n, started[i]));
+    writeState(files.state, { name: o.name, nodes });
+  } catch (error) {
+    await stopCluster(o.name).catch(() => undefined);
+    if (error instanceof ClusterError) throw error;
+    throw new ClusterError(
+      'START_FAILED',
+      `could not start cluster ${o.name}: ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+  return new RunningCluster(o.name, dir, nodes);
+}
+
+function writeState(file: string, state: ClusterState): void {
+  writeFileSync(file, JSON.stringify(state, null, 2) + '\n');
+}
+
+/** The cluster of that name as recorded by the process that started it, or null when there
+ *  is none. Its nodes' pids tell whether the daemons still run (see clusterHealth). */
+export function openCluster(name = DEFAULTS.name): Cluster | null {
+  const dir = clusterDir(name);
+  const file = clusterFiles(dir).state;
+  if (!existsSync(file)) return null;
+  const state = JSON.parse(readFileSync(file, 'utf8')) as ClusterState;
+  return new RunningCluster(state.name, dir, state.nodes);
+}
+
+/** Per node: whether each of its processes is alive. */
+export function clusterHealth(
+  cluster: Cluster,
+): { node: ClusterNode; holder: boolean; libvirtd: boolean; sshd: boolean }[] {
+  return cluster.nodes.map((node) => ({
+    node,
+    holder: node.holderPid > 0 && isAlive(node.holderPid),
+    libvirtd: node.libvirtdPid > 0 && isAlive(node.libvirtdPid),
+    sshd: node.sshdPid > 0 && isAlive(node.sshdPid),
+  }));
+}
+
+/** Stops a cluster by name: its guests, daemons and namespaces, then removes its directory.
+ *  Does nothing when there is no such cluster; works after a crash (kill -9). */
+export async function stopCluster(name: string = DEFAULTS.name): Promise<void> {
+  checkRoot();
+  const dir = clusterDir(name);
+  if (!dir.startsWith(`${STATE_ROOT}/`) || name === 'cache')
+    throw new ClusterError('BAD_OPTION', `bad cluster name "${name}"`);
+  await stopProcessesUsing(dir);
+  const left = findProcessesUsing(dir);
+  if (left.length > 0) {
+    throw new ClusterError(
+      'COMMAND_FAILED',
+      `processes of cluster ${name} did not stop: ${left.map((p) => `${p.pid} (${p.comm})`).join(', ')}; kill them and run testcluster down --name ${name} again`,
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** The name of another recorded cluster with a node at this address, if any. */
+function clusterUsing(address: string): string | null {
+  for (const name of listClusters()) {
+    if (openCluster(name)?.nodes.some((n) => n.address === address)) return name;
+  }
+  return null;
+}
+
+/** Names of the clusters that have a directory on this machine. */
+export function listClusters(): string[] {
+  if (!existsSync(STATE_ROOT)) return [];
+  return readdirSync(STATE_ROOT).filter(
+    (n) => n !== 'cache' && existsSync(join(STATE_ROOT, n, 'state.json')),
+  );
+}
