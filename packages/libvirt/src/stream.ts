@@ -1,0 +1,152 @@
+import { Duplex } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { LibvirtTransportError } from './errors.js';
+import { type RpcClient, type StreamSink, decodeRemoteError } from './rpc/client.js';
+import {
+  MessageStatus,
+  MessageType,
+  REMOTE_PROGRAM,
+  REMOTE_PROTOCOL_VERSION,
+  STREAM_CHUNK_MAX,
+} from './protocol/wire.js';
+
+/**
+ * A libvirt stream (console I/O, volume upload and download) as a Node Duplex: what the daemon
+ * sends is readable, what is written goes to the daemon. end() (or finish()) sends libvirt's
+ * "finish" and completes once the daemon confirms; abort() tells the daemon to drop it.
+ */
+export class LibvirtStream extends Duplex implements StreamSink {
+  private serial = 0;
+  private finishCallback: ((err?: Error | null) => void) | null = null;
+  private done = false;
+
+  /** @internal created by LibvirtConnection */
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly procedure: { number: number; name: string },
+  ) {
+    super({ allowHalfOpen: true });
+  }
+
+  /** @internal the serial of the call that opened the stream */
+  attach(serial: number): void {
+    this.serial = serial;
+  }
+
+  /** Finish the stream: flush what was written, tell the daemon, wait for its confirmation. */
+  async finish(): Promise<void> {
+    this.end();
+    await finished(this, { readable: false });
+  }
+
+  /** Abort the stream: the daemon discards it (an upload in progress is not completed). */
+  abort(): Promise<void> {
+    if (!this.done) {
+      this.sendPacket(MessageStatus.ERROR, new Uint8Array(0));
+      this.close();
+    }
+    this.destroy();
+    return Promise.resolve();
+  }
+
+  private sendPacket(status: number, body: Uint8Array): boolean {
+    return this.rpc.send(
+      {
+        prog: REMOTE_PROGRAM,
+        vers: REMOTE_PROTOCOL_VERSION,
+        proc: this.procedure.number,
+        type: MessageType.STREAM,
+        serial: this.serial,
+        status,
+      },
+      body,
+    );
+  }
+
+  private close(): void {
+    this.done = true;
+    this.rpc.removeStream(this.serial);
+  }
+
+  // --- packets from the daemon ---
+
+  onPacket(status: number, body: Uint8Array): void {
+    switch (status) {
+      case MessageStatus.CONTINUE:
+        this.push(Buffer.from(body));
+        return;
+      case MessageStatus.OK:
+        // End of data from the daemon, or its confirmation of our finish.
+        this.push(null);
+        if (this.finishCallback !== null) {
+          this.close();
+          this.finishCallback();
+          this.finishCallback = null;
+        }
+        return;
+      case MessageStatus.ERROR:
+        this.close();
+        this.destroy(decodeRemoteError(body, this.procedure.name));
+        return;
+      default:
+        return;
+    }
+  }
+
+  onConnectionLost(err: LibvirtTransportError): void {
+    this.done = true;
+    this.destroy(err);
+  }
+
+  // --- Duplex implementation ---
+
+  override _read(): void {
+    // Data is pushed as packets arrive; libvirt streams have no pull-side flow control.
+  }
+
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (err?: Error | null) => void,
+  ): void {
+    void this.writeChunks(chunk).then(() => callback(), callback);
+  }
+
+  private async writeChunks(chunk: Buffer): Promise<void> {
+    for (let at = 0; at < chunk.byteLength; at += STREAM_CHUNK_MAX) {
+      if (!this.sendPacket(MessageStatus.CONTINUE, chunk.subarray(at, at + STREAM_CHUNK_MAX))) {
+        await this.rpc.waitForDrain();
+      }
+    }
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    if (this.done) {
+      callback();
+      return;
+    }
+    this.finishCallback = callback;
+    try {
+      this.sendPacket(MessageStatus.OK, new Uint8Array(0));
+    } catch (e) {
+      this.finishCallback = null;
+      callback(e as Error);
+    }
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    if (!this.done && this.rpc.closedReason === null) {
+      // Destroyed locally before the end: tell the daemon to drop its side.
+      try {
+        this.sendPacket(MessageStatus.ERROR, new Uint8Array(0));
+      } catch {
+        // the connection is going away anyway
+      }
+    }
+    if (!this.done) this.close();
+    const pending = this.finishCallback;
+    this.finishCallback = null;
+    pending?.(err ?? new Error('stream destroyed before the daemon confirmed its end'));
+    callback(err);
+  }
+}
