@@ -1,0 +1,196 @@
+// nbdkit's command line: options anywhere, then PLUGIN, then key=value parameters (a bare
+// value goes to the plugin's magic key). Hand-parsed because the grammar is nbdkit's own.
+import { ConfigError } from '../errors.js';
+
+export interface CommandLine {
+  unixSocket?: string; // '-' for a private socket
+  port?: number;
+  ipaddr?: string;
+  single: boolean;
+  readonly: boolean;
+  exportName: string;
+  filters: string[];
+  plugin?: string;
+  params: { key: string | undefined; value: string }[];
+  run?: string;
+  foreground: boolean;
+  verbose: boolean;
+  pidFile?: string;
+  tls: 'off' | 'on' | 'require';
+  tlsCertificates?: string;
+  tlsPsk?: string;
+  tlsVerifyPeer: boolean;
+  requestTimeout: number;
+  help: boolean;
+  version: boolean;
+  debug: boolean;
+}
+
+const WITH_VALUE = new Set([
+  '-U',
+  '--unix',
+  '-p',
+  '--port',
+  '-i',
+  '--ipaddr',
+  '-e',
+  '--exportname',
+  '--export-name',
+  '--filter',
+  '--run',
+  '-P',
+  '--pidfile',
+  '--tls',
+  '--tls-certificates',
+  '--tls-psk',
+  '--request-timeout',
+  '-t',
+  '--threads',
+  '-D',
+  '--debug-flag',
+  '-u',
+  '--user',
+  '-g',
+  '--group',
+]);
+const IGNORED = new Set(['-t', '--threads', '-D', '--debug-flag', '-u', '--user', '-g', '--group']);
+const IGNORED_FLAGS = new Set(['-n', '--newstyle', '--exit-with-parent', '--no-sr', '--no-mc']);
+
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const cl: CommandLine = {
+    single: false,
+    readonly: false,
+    exportName: '',
+    filters: [],
+    params: [],
+    foreground: false,
+    verbose: false,
+    tls: 'off',
+    tlsVerifyPeer: false,
+    requestTimeout: 0,
+    help: false,
+    version: false,
+    debug: false,
+  };
+  let onlyParams = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!onlyParams && arg === '--') {
+      onlyParams = true;
+      continue;
+    }
+    if (onlyParams || !arg.startsWith('-') || arg === '-') {
+      if (cl.plugin === undefined) cl.plugin = arg;
+      else {
+        const eq = arg.indexOf('=');
+        // nbdkit: a key is a word before '='; anything else is the magic key's value.
+        if (eq > 0 && /^[A-Za-z0-9_.-]+$/.test(arg.slice(0, eq))) {
+          cl.params.push({ key: arg.slice(0, eq), value: arg.slice(eq + 1) });
+        } else cl.params.push({ key: undefined, value: arg });
+      }
+      continue;
+    }
+    let name = arg;
+    let value: string | undefined;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      name = arg.slice(0, eq);
+      value = arg.slice(eq + 1);
+    } else if (/^-[A-Za-z]./.test(arg) && WITH_VALUE.has(arg.slice(0, 2))) {
+      name = arg.slice(0, 2);
+      value = arg.slice(2);
+    }
+    if (WITH_VALUE.has(name) && value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new ConfigError(`${name} needs a value`);
+    }
+    if (IGNORED.has(name) || IGNORED_FLAGS.has(name)) continue;
+    switch (name) {
+      case '-U':
+      case '--unix':
+        cl.unixSocket = value!;
+        break;
+      case '-p':
+      case '--port': {
+        const port = Number(value);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) {
+          throw new ConfigError(`--port=${value}: not a port number`);
+        }
+        cl.port = port;
+        break;
+      }
+      case '-i':
+      case '--ipaddr':
+        cl.ipaddr = value!;
+        break;
+      case '-s':
+      case '--single':
+        cl.single = true;
+        break;
+      case '-r':
+      case '--readonly':
+      case '--read-only':
+        cl.readonly = true;
+        break;
+      case '-e':
+      case '--exportname':
+      case '--export-name':
+        cl.exportName = value!;
+        break;
+      case '--filter':
+        cl.filters.push(value!);
+        break;
+      case '--run':
+        cl.run = value!;
+        break;
+      case '-f':
+      case '--foreground':
+      case '--no-fork':
+        cl.foreground = true;
+        break;
+      case '-v':
+      case '--verbose':
+        cl.verbose = true;
+        break;
+      case '-P':
+      case '--pidfile':
+        cl.pidFile = value!;
+        break;
+      case '--tls':
+        if (value !== 'off' && value !== 'on' && value !== 'require') {
+          throw new ConfigError(`--tls=${value}: expected off, on or require`);
+        }
+        cl.tls = value;
+        break;
+      case '--tls-certificates':
+        cl.tlsCertificates = value!;
+        break;
+      case '--tls-psk':
+        cl.tlsPsk = value!;
+        break;
+      case '--tls-verify-peer':
+        cl.tlsVerifyPeer = true;
+        break;
+      case '--request-timeout': {
+        const seconds = Number(value);
+        if (!(seconds >= 0)) throw new ConfigError(`--request-timeout=${value}: expected seconds`);
+        cl.requestTimeout = seconds;
+        break;
+      }
+      case '-h':
+      case '--help':
+        cl.help = true;
+        break;
+      case '-V':
+      case '--version':
+        cl.version = true;
+        break;
+      case '--debug':
+        cl.debug = true;
+        break;
+      default:
+        throw new ConfigError(`unknown option ${arg} (see tsnbd --help)`);
+    }
+  }
+  return cl;
+}

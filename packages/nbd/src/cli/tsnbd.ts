@@ -1,0 +1,231 @@
+#!/usr/bin/env node
+// tsnbd: serve a plugin (with filters) over NBD, with nbdkit's command line.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../errors.js';
+import { builtinFilters } from '../filters/index.js';
+import { loadFilter, loadPlugin } from '../loader.js';
+import { builtinPlugins } from '../plugins/index.js';
+import { NbdServer, type ListenAddress } from '../server/server.js';
+import { Stack } from '../server/stack.js';
+import { certificateOptions, pskOptions, readPskFile } from '../server/tls.js';
+import { parseCommandLine, type CommandLine } from './args.js';
+
+const VERSION = '0.1.0';
+
+function usage(): string {
+  const lines = [
+    'Usage: tsnbd [-U SOCKET|-U -|-p PORT|-s] [-i ADDR] [-r] [-e EXPORT] [--filter=NAME]...',
+    '             PLUGIN [key=value]... [--run CMD]',
+    '',
+    'Serves PLUGIN over NBD. PLUGIN is a built-in name or the path of a .js plugin module;',
+    'a bare value after it is the plugin\'s main parameter (e.g. "memory 1G").',
+    '',
+    '  -U SOCKET, --unix=SOCKET   listen on a unix socket (-U - : a private one)',
+    '  -p PORT, --port=PORT       listen on TCP PORT (default 10809)',
+    '  -i ADDR, --ipaddr=ADDR     listen on this address only',
+    '  -s, --single               serve one client on stdin/stdout',
+    '  -r, --readonly             read-only export',
+    '  -e NAME, --exportname=NAME export name used in $uri',
+    '  --filter=NAME              add a filter (first given is outermost); repeatable',
+    '  --run CMD                  captive mode: run CMD with $uri $nbd $port $unixsocket',
+    '                             $exportname set, exit when it exits',
+    '  -f, --foreground           do not fork into the background',
+    '  -v, --verbose              log connections and errors to stderr',
+    '  -P FILE, --pidfile=FILE    write the server pid to FILE once listening',
+    '  --tls=off|on|require       STARTTLS policy',
+    '  --tls-certificates=DIR     ca-cert.pem, server-cert.pem, server-key.pem',
+    '  --tls-psk=FILE             psktool key file (identity:hexkey)',
+    '  --tls-verify-peer          require client certificates',
+    '  --request-timeout=SECONDS  fail requests the plugin has not answered (EIO)',
+    '  --debug                    stack traces on errors',
+    '  --help, --version',
+    '',
+    'Socket activation: with LISTEN_PID/LISTEN_FDS set, serves on the inherited sockets.',
+    '',
+    'Plugins:',
+  ];
+  for (const [name, make] of Object.entries(builtinPlugins)) {
+    const p = make();
+    lines.push(`  ${name.padEnd(14)} ${p.description ?? ''}`);
+    for (const k of p.keys ?? []) lines.push(`      ${k.key.padEnd(22)} ${k.help}`);
+  }
+  lines.push('', 'Filters:');
+  for (const [name, make] of Object.entries(builtinFilters)) {
+    const f = make();
+    lines.push(`  ${name.padEnd(14)} ${f.description ?? ''}`);
+    for (const k of f.keys ?? []) lines.push(`      ${k.key.padEnd(22)} ${k.help}`);
+  }
+  return lines.join('\n');
+}
+
+function activationFds(): number[] | undefined {
+  const pid = process.env.LISTEN_PID;
+  const count = Number(process.env.LISTEN_FDS);
+  if (pid === undefined || Number(pid) !== process.pid || !(count > 0)) return undefined;
+  return Array.from({ length: count }, (_, i) => 3 + i);
+}
+
+function buildUri(cl: CommandLine, socket: string | undefined, port: number | undefined): string {
+  const scheme = cl.tls === 'require' ? 'nbds' : 'nbd';
+  const exportPath = encodeURIComponent(cl.exportName);
+  if (socket) return `${scheme}+unix:///${exportPath}?socket=${encodeURIComponent(socket)}`;
+  return `${scheme}://localhost:${port ?? 10809}/${exportPath}`;
+}
+
+/** Re-runs this command in the background and returns once it is listening. */
+async function daemonize(): Promise<never> {
+  const script = fileURLToPath(import.meta.url);
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, script, ...process.argv.slice(2), '-f'],
+    {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
+      env: { ...process.env, TSNBD_READY_FD: '3' },
+    },
+  );
+  const ready = child.stdio[3]!;
+  const code = await new Promise<number>((resolve) => {
+    ready.once('data', () => resolve(0));
+    child.once('exit', (c) => resolve(c ?? 1));
+  });
+  ready.destroy();
+  child.unref();
+  process.exit(code);
+}
+
+async function main(): Promise<number> {
+  const cl = parseCommandLine(process.argv.slice(2));
+  if (cl.help) {
+    console.log(usage());
+    return 0;
+  }
+  if (cl.version) {
+    console.log(`tsnbd ${VERSION}`);
+    return 0;
+  }
+  if (!cl.plugin) throw new ConfigError('no plugin given (try tsnbd --help)');
+  const fds = activationFds();
+  const modes = [cl.unixSocket !== undefined, cl.port !== undefined, cl.single].filter(Boolean);
+  if (modes.length > 1) throw new ConfigError('give only one of -U, -p and -s');
+  if (cl.single && cl.run) throw new ConfigError('-s cannot be combined with --run');
+
+  const log = cl.verbose ? (m: string) => process.stderr.write(`tsnbd: ${m}\n`) : undefined;
+  const plugin = await loadPlugin(cl.plugin);
+  const filters = [];
+  for (const f of cl.filters) filters.push(await loadFilter(f));
+  const stack = new Stack(plugin, filters);
+  await stack.load();
+  for (const { key, value } of cl.params) {
+    const k = key ?? plugin.magicConfigKey;
+    if (!k)
+      throw new ConfigError(`plugin ${plugin.name} takes key=value parameters, not "${value}"`);
+    await stack.config(k, value);
+  }
+  await stack.configComplete();
+
+  let tlsOptions;
+  if (cl.tls !== 'off') {
+    if (cl.tlsPsk) tlsOptions = pskOptions(readPskFile(cl.tlsPsk));
+    else if (cl.tlsCertificates)
+      tlsOptions = certificateOptions(cl.tlsCertificates, cl.tlsVerifyPeer);
+    else throw new ConfigError(`--tls=${cl.tls} needs --tls-certificates=DIR or --tls-psk=FILE`);
+  }
+
+  const background = !cl.foreground && !cl.single && !cl.run && !fds && !process.env.TSNBD_READY_FD;
+  if (background) return daemonize();
+
+  await stack.getReady();
+  const server = new NbdServer({
+    stack,
+    readonly: cl.readonly,
+    tls: cl.tls,
+    ...(tlsOptions ? { tlsOptions } : {}),
+    requestTimeoutMs: cl.requestTimeout * 1000,
+    handshakeTimeoutMs: 60_000,
+    maxPayload: 32 << 20,
+    ...(log ? { log } : {}),
+  });
+
+  if (cl.single) {
+    await server.serveStreams(process.stdin, process.stdout);
+    await stack.cleanup();
+    return 0;
+  }
+
+  let privateDir: string | undefined;
+  let socketPath = cl.unixSocket;
+  if (socketPath === '-') {
+    privateDir = mkdtempSync(join(tmpdir(), 'tsnbd-'));
+    socketPath = join(privateDir, 'socket');
+  }
+  const address: ListenAddress = fds
+    ? { kind: 'fds', fds }
+    : socketPath !== undefined
+      ? { kind: 'unix', path: socketPath }
+      : { kind: 'tcp', port: cl.port ?? 10809, ...(cl.ipaddr ? { host: cl.ipaddr } : {}) };
+  const port = await server.listen(address);
+  log?.(`listening on ${socketPath ?? `port ${port}`}`);
+  if (cl.pidFile) writeFileSync(cl.pidFile, `${process.pid}\n`);
+
+  let finished = false;
+  const shutdown = async (code: number): Promise<number> => {
+    if (finished) return code;
+    finished = true;
+    await server.close();
+    await stack.cleanup();
+    if (privateDir) rmSync(privateDir, { recursive: true, force: true });
+    if (cl.pidFile) rmSync(cl.pidFile, { force: true });
+    return code;
+  };
+
+  return new Promise<number>((resolve) => {
+    const stop = (code: number) => void shutdown(code).then(resolve);
+    process.once('SIGINT', () => stop(0));
+    process.once('SIGTERM', () => stop(0));
+    if (process.env.TSNBD_READY_FD) {
+      const ready = createWriteStream('', { fd: Number(process.env.TSNBD_READY_FD) });
+      ready.end('ready\n');
+    }
+    if (cl.run) {
+      const uri = buildUri(cl, socketPath, port);
+      const child = spawn('/bin/sh', ['-c', cl.run], {
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          uri,
+          nbd: uri,
+          port: socketPath ? '' : String(port ?? ''),
+          unixsocket: socketPath ?? '',
+          exportname: cl.exportName,
+          tls: cl.tls === 'off' ? '' : cl.tls,
+        },
+      });
+      child.on('exit', (code, signal) => stop(code ?? (signal ? 128 + 1 : 1)));
+      child.on('error', (err) => {
+        process.stderr.write(`tsnbd: --run: ${err.message}\n`);
+        stop(1);
+      });
+    }
+  });
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Idle keep-alive sockets of plugins must not hold the process open after shutdown.
+    setTimeout(() => process.exit(code), 100).unref();
+  },
+  (err: unknown) => {
+    const debug = process.argv.includes('--debug');
+    if (err instanceof ConfigError && !debug) process.stderr.write(`tsnbd: ${err.message}\n`);
+    else if (debug && err instanceof Error)
+      process.stderr.write(`tsnbd: ${err.stack ?? err.message}\n`);
+    else process.stderr.write(`tsnbd: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,36 @@
+// memory: a sparse RAM disk (nbdkit-memory-plugin). All connections share one disk.
+import { definePlugin } from '../api.js';
+import { ConfigError } from '../errors.js';
+import { parseSize } from '../size.js';
+import { SparseArray } from '../sparse.js';
+
+export function createMemoryPlugin() {
+  let size: number | undefined;
+  const disk = new SparseArray();
+  return definePlugin<null>({
+    name: 'memory',
+    description: 'A sparse virtual disk held in RAM, lost when the server exits.',
+    keys: [{ key: 'size=SIZE', help: 'Size of the disk (required), e.g. 1G.' }],
+    magicConfigKey: 'size',
+    config(key, value) {
+      if (key !== 'size') throw new ConfigError(`memory: unknown parameter ${key}`);
+      size = parseSize(value);
+    },
+    configComplete() {
+      if (size === undefined) throw new ConfigError('memory: size= is required, e.g. size=1G');
+    },
+    open: () => null,
+    getSize: () => size!,
+    canMultiConn: () => true,
+    canFua: () => 'native',
+    canFastZero: () => true,
+    canCache: () => 'native',
+    pread: (_h, buf, offset) => disk.read(buf, offset),
+    pwrite: (_h, buf, offset) => disk.write(buf, offset),
+    flush: () => undefined,
+    trim: (_h, count, offset) => disk.zero(count, offset),
+    zero: (_h, count, offset) => disk.zero(count, offset),
+    extents: (_h, count, offset) => disk.extents(count, offset),
+    cache: () => undefined,
+  });
+}

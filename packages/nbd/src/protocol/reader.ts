@@ -1,0 +1,115 @@
+// Reads exact byte counts from a stream. Bytes are kept as the chunks the socket delivered;
+// a read that fits in one chunk is a view of it (no copy), one that spans chunks is joined
+// once. Reading pauses the stream when too much is buffered and nobody is reading.
+import type { Readable } from 'node:stream';
+import { ProtocolError } from '../errors.js';
+
+const HIGH_WATER = 64 << 20;
+
+interface Waiter {
+  length: number;
+  resolve(buf: Buffer): void;
+  reject(err: Error): void;
+}
+
+export class StreamReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private waiter: Waiter | undefined;
+  private ended: Error | undefined;
+  private readonly onData = (chunk: Buffer) => this.push(chunk);
+  private readonly onEnd = () => this.end(new ProtocolError('the peer closed the connection'));
+  private readonly onError = (err: Error) => this.end(err);
+
+  constructor(private readonly stream: Readable) {
+    stream.on('data', this.onData);
+    stream.on('end', this.onEnd);
+    stream.on('close', this.onEnd);
+    stream.on('error', this.onError);
+  }
+
+  /** Stops listening (before the stream is handed to TLS); returns bytes not yet read. */
+  detach(): Buffer {
+    this.stream.off('data', this.onData);
+    this.stream.off('end', this.onEnd);
+    this.stream.off('close', this.onEnd);
+    this.stream.off('error', this.onError);
+    const rest = Buffer.concat(this.chunks);
+    this.chunks = [];
+    this.buffered = 0;
+    return rest;
+  }
+
+  get closed(): boolean {
+    return this.ended !== undefined;
+  }
+
+  private push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const w = this.waiter;
+    if (w && this.buffered >= w.length) {
+      this.waiter = undefined;
+      w.resolve(this.take(w.length));
+    }
+    if (this.buffered > HIGH_WATER && !this.waiter) this.stream.pause();
+  }
+
+  private end(err: Error): void {
+    if (this.ended) return;
+    this.ended = err;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(err);
+  }
+
+  private take(length: number): Buffer {
+    this.buffered -= length;
+    const first = this.chunks[0];
+    if (first && first.length >= length) {
+      if (first.length === length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(length);
+      return first.subarray(0, length);
+    }
+    const out = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const chunk = this.chunks[0]!;
+      const n = Math.min(chunk.length, length - filled);
+      chunk.copy(out, filled, 0, n);
+      filled += n;
+      if (n === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(n);
+    }
+    return out;
+  }
+
+  /** The next `length` bytes, or undefined if they have not all arrived yet. */
+  tryRead(length: number): Buffer | undefined {
+    if (this.buffered < length) return undefined;
+    const buf = this.take(length);
+    if (this.buffered <= HIGH_WATER && this.stream.isPaused()) this.stream.resume();
+    return buf;
+  }
+
+  read(length: number): Promise<Buffer> {
+    const ready = this.tryRead(length);
+    if (ready) return Promise.resolve(ready);
+    if (this.ended) return Promise.reject(this.ended);
+    if (this.waiter) return Promise.reject(new Error('StreamReader: concurrent reads'));
+    if (this.stream.isPaused()) this.stream.resume();
+    return new Promise((resolve, reject) => {
+      this.waiter = { length, resolve, reject };
+    });
+  }
+
+  /** Reads and drops `length` bytes without keeping them all in memory. */
+  async skip(length: number): Promise<void> {
+    const step = 1 << 20;
+    for (let left = length; left > 0;) {
+      const n = Math.min(step, left);
+      await this.read(n);
+      left -= n;
+    }
+  }
+}

@@ -1,0 +1,732 @@
+// One client connection: fixed newstyle option haggling, then transmission with many
+// requests in flight and replies sent as each finishes.
+import type { Duplex, Readable, Writable } from 'node:stream';
+import { TLSSocket, type TLSSocketOptions } from 'node:tls';
+import { ExtentType, type BlockSize, type Extent } from '../api.js';
+import { NbdError, errnoOf, messageOf } from '../errors.js';
+import {
+  BASE_ALLOCATION,
+  CLIENT_FLAG_FIXED_NEWSTYLE,
+  CLIENT_FLAG_NO_ZEROES,
+  Cmd,
+  CmdFlag,
+  FLAG_FIXED_NEWSTYLE,
+  FLAG_NO_ZEROES,
+  IHAVEOPT,
+  Info,
+  NBDMAGIC,
+  NbdErrno,
+  OPT_REPLY_MAGIC,
+  Opt,
+  REQUEST_MAGIC,
+  Rep,
+  ReplyFlag,
+  ReplyType,
+  SIMPLE_REPLY_MAGIC,
+  STRUCTURED_REPLY_MAGIC,
+  TFlag,
+} from '../protocol/constants.js';
+import { BufferPool } from '../protocol/buffer-pool.js';
+import { StreamReader } from '../protocol/reader.js';
+import { Parser, readU64, writeU64 } from '../protocol/wire.js';
+import type { OpenLayer, Stack } from './stack.js';
+
+export type TlsMode = 'off' | 'on' | 'require';
+
+export interface ConnectionOptions {
+  stack: Stack;
+  /** Serve every export read-only (-r). */
+  readonly: boolean;
+  tls: TlsMode;
+  /** Options for the server side of STARTTLS (certificates or PSK). */
+  tlsOptions?: TLSSocketOptions;
+  /** Fail a request with EIO if the plugin has not answered in this many ms (0: never). */
+  requestTimeoutMs: number;
+  /** Give up on a client that has not finished the handshake in this many ms. */
+  handshakeTimeoutMs: number;
+  /** Largest READ/WRITE payload when the plugin states no maximum. */
+  maxPayload: number;
+  log?: (message: string) => void;
+}
+
+/** Where a connection reads and writes: one socket, or stdin and stdout. */
+export interface Channel {
+  input: Readable;
+  output: Writable;
+  /** Set when input and output are one duplex stream that STARTTLS can wrap. */
+  duplex?: Duplex;
+}
+
+const MAX_OPTION_LENGTH = 1 << 20;
+const MAX_OPTIONS = 256;
+const MAX_STRING = 4096;
+const MAX_IN_FLIGHT = 64;
+const MAX_QUEUED_OUTPUT = 32 << 20;
+const CONTEXT_ID_BASE_ALLOCATION = 1;
+
+interface ExportState {
+  layer: OpenLayer;
+  size: number;
+  flags: number;
+  blockSize: BlockSize;
+}
+
+class CloseConnection extends Error {}
+
+export class Connection {
+  private reader: StreamReader;
+  private output: Writable;
+  private structured = false;
+  private metaBaseAllocation = false;
+  private isTls = false;
+  private export: ExportState | undefined;
+  private inFlight = 0;
+  private slotWaiter: (() => void) | undefined;
+  private readonly pendingWrites = new Set<Promise<void>>();
+  private readonly allDone = new Set<Promise<void>>();
+  private readonly pool = new BufferPool();
+
+  constructor(
+    private channel: Channel,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.reader = new StreamReader(channel.input);
+    this.output = channel.output;
+  }
+
+  private log(message: string): void {
+    this.options.log?.(message);
+  }
+
+  /** Runs the connection to its end; never rejects. */
+  async run(): Promise<void> {
+    try {
+      const ok = await this.handshake();
+      if (ok) await this.transmission();
+    } catch (err) {
+      if (!(err instanceof CloseConnection)) this.log(`connection closed: ${messageOf(err)}`);
+    } finally {
+      await Promise.allSettled([...this.allDone]);
+      if (this.export) await this.export.layer.close().catch(() => undefined);
+      this.channel.output.end();
+    }
+  }
+
+  private get dead(): boolean {
+    return this.output.destroyed || this.output.writableEnded;
+  }
+
+  // ---- Handshake ----------------------------------------------------------------------
+
+  private async handshake(): Promise<boolean> {
+    const timer = setTimeout(() => {
+      this.log('handshake timed out');
+      this.channel.input.destroy();
+      this.channel.output.destroy();
+    }, this.options.handshakeTimeoutMs);
+    try {
+      return await this.haggle();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async haggle(): Promise<boolean> {
+    const greeting = Buffer.alloc(18);
+    greeting.writeBigUInt64BE(NBDMAGIC, 0);
+    greeting.writeBigUInt64BE(IHAVEOPT, 8);
+    greeting.writeUInt16BE(FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES, 16);
+    this.output.write(greeting);
+    const clientFlags = (await this.reader.read(4)).readUInt32BE(0);
+    if (clientFlags & ~(CLIENT_FLAG_FIXED_NEWSTYLE | CLIENT_FLAG_NO_ZEROES)) {
+      throw new CloseConnection(`unknown client flags 0x${clientFlags.toString(16)}`);
+    }
+    const noZeroes = (clientFlags & CLIENT_FLAG_NO_ZEROES) !== 0;
+
+    for (let count = 0; count < MAX_OPTIONS; count++) {
+      const header = await this.reader.read(16);
+      if (header.readBigUInt64BE(0) !== IHAVEOPT) throw new CloseConnection('bad option magic');
+      const option = header.readUInt32BE(8);
+      const length = header.readUInt32BE(12);
+      if (length > MAX_OPTION_LENGTH) throw new CloseConnection(`option of ${length} bytes`);
+      const data = await this.reader.read(length);
+
+      if (this.options.tls === 'require' && !this.isTls && option !== Opt.STARTTLS) {
+        if (option === Opt.EXPORT_NAME) throw new CloseConnection('TLS required');
+        if (option === Opt.ABORT) return this.abort(option);
+        this.optReply(option, Rep.ERR_TLS_REQD, 'TLS is required: use STARTTLS');
+        continue;
+      }
+      switch (option) {
+        case Opt.EXPORT_NAME: {
+          const state = await this.openExport(data.toString('utf8'));
+          if (!state) throw new CloseConnection('EXPORT_NAME of an unknown export');
+          const reply = Buffer.alloc(noZeroes ? 10 : 134);
+          writeU64(reply, state.size, 0);
+          reply.writeUInt16BE(state.flags, 8);
+          this.output.write(reply);
+          this.export = state;
+          return true;
+        }
+        case Opt.ABORT:
+          return this.abort(option);
+        case Opt.LIST:
+          await this.optList(data);
+          break;
+        case Opt.STARTTLS:
+          await this.startTls(data);
+          break;
+        case Opt.INFO:
+        case Opt.GO:
+          if (await this.optInfo(option, data)) return true;
+          break;
+        case Opt.STRUCTURED_REPLY:
+          if (data.length !== 0) this.optReply(option, Rep.ERR_INVALID, 'unexpected payload');
+          else if (this.structured) this.optReply(option, Rep.ERR_INVALID, 'already negotiated');
+          else {
+            this.structured = true;
+            this.optReply(option, Rep.ACK);
+          }
+          break;
+        case Opt.LIST_META_CONTEXT:
+        case Opt.SET_META_CONTEXT:
+          this.optMetaContext(option, data);
+          break;
+        default:
+          // Includes EXTENDED_HEADERS: clients fall back to compact headers.
+          this.optReply(option, Rep.ERR_UNSUP, `option ${option} is not supported`);
+      }
+    }
+    throw new CloseConnection('too many options');
+  }
+
+  private abort(option: number): boolean {
+    this.optReply(option, Rep.ACK);
+    return false;
+  }
+
+  private optReply(option: number, type: number, payload?: Buffer | string): void {
+    const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    const header = Buffer.allocUnsafe(20);
+    header.writeBigUInt64BE(OPT_REPLY_MAGIC, 0);
+    header.writeUInt32BE(option, 8);
+    header.writeUInt32BE(type >>> 0, 12);
+    header.writeUInt32BE(body?.length ?? 0, 16);
+    this.output.write(body ? Buffer.concat([header, body]) : header);
+  }
+
+  private async optList(data: Buffer): Promise<void> {
+    if (data.length !== 0) {
+      this.optReply(Opt.LIST, Rep.ERR_INVALID, 'LIST takes no payload');
+      return;
+    }
+    let exports;
+    try {
+      exports = await this.options.stack.listExports(this.options.readonly, this.isTls);
+    } catch (err) {
+      this.optReply(Opt.LIST, Rep.ERR_PLATFORM, messageOf(err));
+      return;
+    }
+    for (const e of exports) {
+      const name = Buffer.from(e.name);
+      const description = Buffer.from(e.description ?? '');
+      const body = Buffer.allocUnsafe(4 + name.length + description.length);
+      body.writeUInt32BE(name.length, 0);
+      name.copy(body, 4);
+      description.copy(body, 4 + name.length);
+      this.optReply(Opt.LIST, Rep.SERVER, body);
+    }
+    this.optReply(Opt.LIST, Rep.ACK);
+  }
+
+  private async startTls(data: Buffer): Promise<void> {
+    if (data.length !== 0) {
+      this.optReply(Opt.STARTTLS, Rep.ERR_INVALID, 'STARTTLS takes no payload');
+      return;
+    }
+    if (this.options.tls === 'off' || !this.options.tlsOptions || !this.channel.duplex) {
+      this.optReply(Opt.STARTTLS, Rep.ERR_POLICY, 'TLS is not enabled on this server');
+      return;
+    }
+    if (this.isTls) {
+      this.optReply(Opt.STARTTLS, Rep.ERR_INVALID, 'TLS is already on');
+      return;
+    }
+    this.optReply(Opt.STARTTLS, Rep.ACK);
+    this.reader.detach();
+    const secure = new TLSSocket(this.channel.duplex, {
+      ...this.options.tlsOptions,
+      isServer: true,
+    });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secure', resolve);
+      secure.once('error', reject);
+      secure.once('close', () => reject(new CloseConnection('closed during TLS handshake')));
+    });
+    this.channel = { input: secure, output: secure, duplex: secure };
+    this.reader = new StreamReader(secure);
+    this.output = secure;
+    this.isTls = true;
+    // A structured-reply negotiation made in clear text does not carry over (spec).
+    this.structured = false;
+    this.metaBaseAllocation = false;
+  }
+
+  /** INFO and GO. Returns true when GO succeeded and transmission starts. */
+  private async optInfo(option: number, data: Buffer): Promise<boolean> {
+    const p = new Parser(data);
+    const name = p.string();
+    const count = p.u16();
+    const requests: number[] = [];
+    for (let i = 0; count !== undefined && i < count; i++) {
+      const r = p.u16();
+      if (r === undefined) break;
+      requests.push(r);
+    }
+    if (name === undefined || count === undefined || requests.length !== count || p.remaining) {
+      this.optReply(option, Rep.ERR_INVALID, 'malformed INFO/GO request');
+      return false;
+    }
+    if (Buffer.byteLength(name) > MAX_STRING) {
+      this.optReply(option, Rep.ERR_TOO_BIG, 'export name too long');
+      return false;
+    }
+    let state: ExportState | undefined;
+    try {
+      state = await this.openExport(name);
+    } catch (err) {
+      this.optReply(option, Rep.ERR_UNKNOWN, messageOf(err));
+      return false;
+    }
+    if (!state) {
+      this.optReply(option, Rep.ERR_UNKNOWN, `no export named "${name}"`);
+      return false;
+    }
+    const info = Buffer.alloc(12);
+    info.writeUInt16BE(Info.EXPORT, 0);
+    writeU64(info, state.size, 2);
+    info.writeUInt16BE(state.flags, 10);
+    this.optReply(option, Rep.INFO, info);
+    for (const r of new Set(requests)) {
+      if (r === Info.NAME) {
+        this.optReply(option, Rep.INFO, Buffer.concat([u16(Info.NAME), Buffer.from(name)]));
+      } else if (r === Info.DESCRIPTION) {
+        const description = await state.layer.exportDescription().catch(() => undefined);
+        if (description !== undefined) {
+          const body = Buffer.concat([u16(Info.DESCRIPTION), Buffer.from(description)]);
+          this.optReply(option, Rep.INFO, body);
+        }
+      } else if (r === Info.BLOCK_SIZE) {
+        const body = Buffer.allocUnsafe(14);
+        body.writeUInt16BE(Info.BLOCK_SIZE, 0);
+        body.writeUInt32BE(state.blockSize.minimum, 2);
+        body.writeUInt32BE(state.blockSize.preferred, 6);
+        body.writeUInt32BE(state.blockSize.maximum, 10);
+        this.optReply(option, Rep.INFO, body);
+      }
+    }
+    this.optReply(option, Rep.ACK);
+    if (option === Opt.GO) {
+      this.export = state;
+      return true;
+    }
+    await state.layer.close().catch(() => undefined);
+    return false;
+  }
+
+  private optMetaContext(option: number, data: Buffer): void {
+    const p = new Parser(data);
+    const exportName = p.string();
+    const count = p.u32();
+    const queries: string[] = [];
+    for (let i = 0; count !== undefined && i < count; i++) {
+      const q = p.string();
+      if (q === undefined) break;
+      queries.push(q);
+    }
+    if (
+      exportName === undefined ||
+      count === undefined ||
+      queries.length !== count ||
+      p.remaining
+    ) {
+      this.optReply(option, Rep.ERR_INVALID, 'malformed meta context request');
+      return;
+    }
+    if (option === Opt.SET_META_CONTEXT) {
+      if (!this.structured) {
+        this.optReply(option, Rep.ERR_INVALID, 'SET_META_CONTEXT needs structured replies');
+        return;
+      }
+      this.metaBaseAllocation = queries.includes(BASE_ALLOCATION);
+      if (this.metaBaseAllocation) this.metaContextReply(option, CONTEXT_ID_BASE_ALLOCATION);
+    } else {
+      const listAll = queries.length === 0;
+      if (listAll || queries.some((q) => q === BASE_ALLOCATION || q === 'base:')) {
+        this.metaContextReply(option, 0);
+      }
+    }
+    this.optReply(option, Rep.ACK);
+  }
+
+  private metaContextReply(option: number, id: number): void {
+    const body = Buffer.allocUnsafe(4 + BASE_ALLOCATION.length);
+    body.writeUInt32BE(id, 0);
+    body.write(BASE_ALLOCATION, 4);
+    this.optReply(option, Rep.META_CONTEXT, body);
+  }
+
+  /** Opens the stack for `name`; undefined when the plugin has no such export. */
+  private async openExport(name: string): Promise<ExportState | undefined> {
+    const layer = await this.options.stack.open(this.options.readonly, name, this.isTls);
+    try {
+      const size = await layer.getSize();
+      const writable = !this.options.readonly && (await layer.canWrite());
+      let flags = TFlag.HAS_FLAGS;
+      if (!writable) flags |= TFlag.READ_ONLY;
+      if (await layer.canFlush()) flags |= TFlag.SEND_FLUSH;
+      if (writable && (await layer.canFua()) !== 'none') flags |= TFlag.SEND_FUA;
+      if (await layer.isRotational()) flags |= TFlag.ROTATIONAL;
+      if (writable && (await layer.canTrim())) flags |= TFlag.SEND_TRIM;
+      if (writable && (await layer.canZero())) {
+        flags |= TFlag.SEND_WRITE_ZEROES;
+        if (await layer.canFastZero()) flags |= TFlag.SEND_FAST_ZERO;
+      }
+      if (this.structured) flags |= TFlag.SEND_DF;
+      if (await layer.canMultiConn()) flags |= TFlag.CAN_MULTI_CONN;
+      if ((await layer.canCache()) !== 'none') flags |= TFlag.SEND_CACHE;
+      const declared = await layer.blockSize();
+      const blockSize = declared ?? {
+        minimum: 1,
+        preferred: 4096,
+        maximum: this.options.maxPayload,
+      };
+      return { layer, size, flags, blockSize };
+    } catch (err) {
+      await layer.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  // ---- Transmission -------------------------------------------------------------------
+
+  private async transmission(): Promise<void> {
+    const state = this.export!;
+    for (;;) {
+      const header = this.reader.tryRead(28) ?? (await this.reader.read(28));
+      if (header.readUInt32BE(0) !== REQUEST_MAGIC) throw new CloseConnection('bad request magic');
+      const flags = header.readUInt16BE(4);
+      const type = header.readUInt16BE(6);
+      const cookie = header.subarray(8, 16);
+      const offset = readU64(header, 16);
+      const length = header.readUInt32BE(24);
+
+      let payload: Buffer | undefined;
+      if (type === Cmd.WRITE) {
+        if (length > state.blockSize.maximum || length > this.options.maxPayload) {
+          // Too big to hold: drop it as it streams past and refuse the request.
+          await this.reader.skip(length);
+          this.replyError(
+            cookie,
+            false,
+            NbdErrno.EINVAL,
+            'write larger than the maximum block size',
+          );
+          continue;
+        }
+        payload = this.reader.tryRead(length) ?? (await this.reader.read(length));
+      } else if (type === Cmd.DISC) {
+        this.log('client disconnected (NBD_CMD_DISC)');
+        return;
+      }
+
+      this.inFlight++;
+      const done = this.serve(state, type, flags, cookie, offset, length, payload).finally(() => {
+        this.inFlight--;
+        this.allDone.delete(done);
+        const wake = this.slotWaiter;
+        this.slotWaiter = undefined;
+        wake?.();
+      });
+      this.allDone.add(done);
+      if (type === Cmd.WRITE || type === Cmd.WRITE_ZEROES || type === Cmd.TRIM) {
+        this.pendingWrites.add(done);
+        void done.finally(() => this.pendingWrites.delete(done));
+      }
+      while (this.inFlight >= MAX_IN_FLIGHT) {
+        await new Promise<void>((resolve) => (this.slotWaiter = resolve));
+      }
+      if (this.output.writableLength > MAX_QUEUED_OUTPUT && !this.dead) {
+        await new Promise<void>((resolve) => {
+          this.output.once('drain', resolve);
+          this.output.once('close', resolve);
+        });
+      }
+    }
+  }
+
+  private withTimeout<T>(work: Promise<T>): Promise<T> {
+    const ms = this.options.requestTimeoutMs;
+    if (ms <= 0) return work;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new NbdError('EIO', `the plugin did not answer within ${ms} ms`)),
+        ms,
+      );
+    });
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** Checks a request against the export; returns an errno and message or undefined. */
+  private check(
+    state: ExportState,
+    type: number,
+    flags: number,
+    offset: number,
+    length: number,
+  ): [number, string] | undefined {
+    const allowed =
+      CmdFlag.FUA |
+      (type === Cmd.WRITE_ZEROES ? CmdFlag.NO_HOLE | CmdFlag.FAST_ZERO : 0) |
+      (type === Cmd.READ && this.structured ? CmdFlag.DF : 0) |
+      (type === Cmd.BLOCK_STATUS ? CmdFlag.REQ_ONE : 0);
+    if (flags & ~allowed) return [NbdErrno.EINVAL, `flags 0x${flags.toString(16)} not allowed`];
+    if (flags & CmdFlag.FUA && !(state.flags & TFlag.SEND_FUA)) {
+      return [NbdErrno.EINVAL, 'FUA was not negotiated'];
+    }
+    if (flags & CmdFlag.FAST_ZERO && !(state.flags & TFlag.SEND_FAST_ZERO)) {
+      return [NbdErrno.EINVAL, 'FAST_ZERO was not negotiated'];
+    }
+    const writing = type === Cmd.WRITE || type === Cmd.WRITE_ZEROES || type === Cmd.TRIM;
+    if (writing && state.flags & TFlag.READ_ONLY) return [NbdErrno.EPERM, 'read-only export'];
+    switch (type) {
+      case Cmd.FLUSH:
+        return state.flags & TFlag.SEND_FLUSH ? undefined : [NbdErrno.EINVAL, 'no flush'];
+      case Cmd.TRIM:
+        if (!(state.flags & TFlag.SEND_TRIM)) return [NbdErrno.EINVAL, 'trim not negotiated'];
+        break;
+      case Cmd.WRITE_ZEROES:
+        if (!(state.flags & TFlag.SEND_WRITE_ZEROES)) {
+          return [NbdErrno.EINVAL, 'write zeroes not negotiated'];
+        }
+        break;
+      case Cmd.CACHE:
+        if (!(state.flags & TFlag.SEND_CACHE)) return [NbdErrno.EINVAL, 'cache not negotiated'];
+        break;
+      case Cmd.BLOCK_STATUS:
+        if (!this.metaBaseAllocation) {
+          return [NbdErrno.EINVAL, 'no meta context was negotiated'];
+        }
+        break;
+      case Cmd.READ:
+      case Cmd.WRITE:
+        if (length > state.blockSize.maximum) {
+          return [this.structured ? NbdErrno.EOVERFLOW : NbdErrno.EINVAL, 'request too large'];
+        }
+        break;
+      default:
+        return [NbdErrno.EINVAL, `unknown command ${type}`];
+    }
+    if (length === 0) return [NbdErrno.EINVAL, 'zero-length request'];
+    if (offset < 0 || offset + length > state.size) {
+      return [writing ? NbdErrno.ENOSPC : NbdErrno.EINVAL, 'request beyond the end of the export'];
+    }
+    const min = state.blockSize.minimum;
+    if (min > 1 && (offset % min !== 0 || length % min !== 0)) {
+      return [NbdErrno.EINVAL, `request not aligned to ${min} bytes`];
+    }
+    return undefined;
+  }
+
+  private async serve(
+    state: ExportState,
+    type: number,
+    flags: number,
+    cookie: Buffer,
+    offset: number,
+    length: number,
+    payload: Buffer | undefined,
+  ): Promise<void> {
+    const problem = this.check(state, type, flags, offset, length);
+    if (problem) {
+      this.replyError(cookie, type === Cmd.READ || type === Cmd.BLOCK_STATUS, ...problem);
+      return;
+    }
+    const layer = state.layer;
+    const fua = (flags & CmdFlag.FUA) !== 0;
+    try {
+      switch (type) {
+        case Cmd.READ: {
+          const buf = this.pool.get(length);
+          // On failure buf is dropped, not pooled: a timed-out plugin may still fill it.
+          await this.withTimeout(layer.pread(buf, offset));
+          this.replyRead(cookie, offset, buf);
+          return;
+        }
+        case Cmd.WRITE:
+          await this.withTimeout(layer.pwrite(payload!, offset, { fua }));
+          break;
+        case Cmd.FLUSH:
+          // Every write replied to before this flush must be on disk after it.
+          await Promise.allSettled([...this.pendingWrites]);
+          await this.withTimeout(layer.flush());
+          break;
+        case Cmd.TRIM:
+          await this.withTimeout(layer.trim(length, offset, { fua }));
+          break;
+        case Cmd.CACHE:
+          await this.withTimeout(layer.cache(length, offset));
+          break;
+        case Cmd.WRITE_ZEROES:
+          await this.withTimeout(
+            layer.zero(length, offset, {
+              fua,
+              mayTrim: (flags & CmdFlag.NO_HOLE) === 0,
+              fastZero: (flags & CmdFlag.FAST_ZERO) !== 0,
+            }),
+          );
+          break;
+        case Cmd.BLOCK_STATUS: {
+          const reqOne = (flags & CmdFlag.REQ_ONE) !== 0;
+          const extents = await this.withTimeout(layer.extents(length, offset, { reqOne }));
+          this.replyBlockStatus(cookie, normalizeExtents(extents, offset, length, reqOne));
+          return;
+        }
+      }
+      this.replySimple(cookie, 0);
+    } catch (err) {
+      this.log(`request ${type} at ${offset}+${length} failed: ${messageOf(err)}`);
+      this.replyError(
+        cookie,
+        type === Cmd.READ || type === Cmd.BLOCK_STATUS,
+        errnoOf(err),
+        messageOf(err),
+      );
+    }
+  }
+
+  // ---- Replies ------------------------------------------------------------------------
+
+  private replySimple(cookie: Buffer, error: number, data?: Buffer): void {
+    if (this.dead) return;
+    const header = Buffer.allocUnsafe(16);
+    header.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
+    header.writeUInt32BE(error, 4);
+    cookie.copy(header, 8);
+    if (!data) {
+      this.output.write(header);
+      return;
+    }
+    this.output.cork();
+    this.output.write(header);
+    this.output.write(data, () => this.pool.release(data));
+    this.output.uncork();
+  }
+
+  private chunkHeader(
+    cookie: Buffer,
+    flags: number,
+    type: number,
+    length: number,
+    extra: number,
+  ): Buffer {
+    const header = Buffer.allocUnsafe(20 + extra);
+    header.writeUInt32BE(STRUCTURED_REPLY_MAGIC, 0);
+    header.writeUInt16BE(flags, 4);
+    header.writeUInt16BE(type, 6);
+    cookie.copy(header, 8);
+    header.writeUInt32BE(length, 16);
+    return header;
+  }
+
+  private replyRead(cookie: Buffer, offset: number, data: Buffer): void {
+    if (!this.structured) {
+      this.replySimple(cookie, 0, data);
+      return;
+    }
+    if (this.dead) return;
+    const header = this.chunkHeader(
+      cookie,
+      ReplyFlag.DONE,
+      ReplyType.OFFSET_DATA,
+      8 + data.length,
+      8,
+    );
+    writeU64(header, offset, 20);
+    this.output.cork();
+    this.output.write(header);
+    this.output.write(data, () => this.pool.release(data));
+    this.output.uncork();
+  }
+
+  /** An error reply: a structured ERROR chunk when the command needs one, else simple. */
+  private replyError(
+    cookie: Buffer,
+    structuredOnly: boolean,
+    errno: number,
+    message: string,
+  ): void {
+    if (!this.structured || !structuredOnly) {
+      this.replySimple(cookie, errno);
+      return;
+    }
+    if (this.dead) return;
+    const text = Buffer.from(message.slice(0, 1024));
+    const header = this.chunkHeader(cookie, ReplyFlag.DONE, ReplyType.ERROR, 6 + text.length, 6);
+    header.writeUInt32BE(errno, 20);
+    header.writeUInt16BE(text.length, 24);
+    this.output.write(Buffer.concat([header, text]));
+  }
+
+  private replyBlockStatus(cookie: Buffer, extents: Extent[]): void {
+    if (this.dead) return;
+    const body = 4 + 8 * extents.length;
+    const reply = this.chunkHeader(cookie, ReplyFlag.DONE, ReplyType.BLOCK_STATUS, body, body);
+    reply.writeUInt32BE(CONTEXT_ID_BASE_ALLOCATION, 20);
+    let at = 24;
+    for (const e of extents) {
+      reply.writeUInt32BE(e.length, at);
+      reply.writeUInt32BE(e.type, at + 4);
+      at += 8;
+    }
+    this.output.write(reply);
+  }
+}
+
+function u16(value: number): Buffer {
+  const b = Buffer.allocUnsafe(2);
+  b.writeUInt16BE(value, 0);
+  return b;
+}
+
+/**
+ * Clips what a layer returned to [offset, offset+length), merges neighbours of one type and
+ * stops at the first gap. Throws EIO when nothing covers `offset`.
+ */
+export function normalizeExtents(
+  extents: readonly Extent[],
+  offset: number,
+  length: number,
+  reqOne: boolean,
+): Extent[] {
+  const end = offset + length;
+  const out: Extent[] = [];
+  let at = offset;
+  for (const e of extents) {
+    const eEnd = e.offset + e.length;
+    if (eEnd <= at || e.length <= 0) continue;
+    if (e.offset > at) break;
+    const stop = Math.min(eEnd, end);
+    const type = e.type & (ExtentType.HOLE | ExtentType.ZERO);
+    const last = out[out.length - 1];
+    if (last && last.type === type) last.length += stop - at;
+    else out.push({ offset: at, length: stop - at, type });
+    at = stop;
+    if (at >= end) break;
+  }
+  if (out.length === 0) {
+    throw new NbdError('EIO', `extents returned by the plugin do not cover offset ${offset}`);
+  }
+  return reqOne ? out.slice(0, 1) : out;
+}

@@ -1,0 +1,79 @@
+// Accepts connections on a unix socket, a TCP port, inherited listening sockets (systemd
+// socket activation) or serves one connection on stdin/stdout.
+import net from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { Connection, type ConnectionOptions } from './connection.js';
+
+export type ListenAddress =
+  | { kind: 'unix'; path: string }
+  | { kind: 'tcp'; port: number; host?: string }
+  | { kind: 'fds'; fds: number[] };
+
+export class NbdServer {
+  private readonly servers: net.Server[] = [];
+  private readonly connections = new Set<Promise<void>>();
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly options: ConnectionOptions) {}
+
+  /** Serves one connection over any pair of streams (a socket, stdin/stdout, a test pipe). */
+  serveStreams(input: Readable, output: Writable): Promise<void> {
+    const duplex = (input as unknown) === output && input instanceof net.Socket ? input : undefined;
+    const conn = new Connection(
+      duplex ? { input, output, duplex } : { input, output },
+      this.options,
+    );
+    const done = conn.run();
+    this.connections.add(done);
+    void done.finally(() => this.connections.delete(done));
+    return done;
+  }
+
+  private accept = (socket: net.Socket): void => {
+    socket.setNoDelay(true);
+    this.sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.sockets.delete(socket));
+    this.options.log?.(`connection from ${socket.remoteAddress ?? 'unix socket'}`);
+    void this.serveStreams(socket, socket);
+  };
+
+  /** Starts listening; resolves with the TCP port when listening on TCP. */
+  async listen(address: ListenAddress): Promise<number | undefined> {
+    const targets: (net.ListenOptions & { fd?: number })[] =
+      address.kind === 'unix'
+        ? [{ path: address.path }]
+        : address.kind === 'tcp'
+          ? [{ port: address.port, ...(address.host ? { host: address.host } : {}) }]
+          : address.fds.map((fd) => ({ fd }));
+    let port: number | undefined;
+    for (const target of targets) {
+      const server = net.createServer({ noDelay: true }, this.accept);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(target, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (err) => this.options.log?.(`listener error: ${err.message}`));
+      const bound = server.address();
+      if (bound && typeof bound === 'object') port = bound.port;
+      this.servers.push(server);
+    }
+    return port;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Stops listening, closes open connections and waits for them to finish. */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    );
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.allSettled([...this.connections]);
+  }
+}
