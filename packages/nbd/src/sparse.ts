@@ -40,7 +40,8 @@ export class SparseArray {
       const n = Math.min(PAGE_SIZE - inPage, buf.length - done);
       let page = this.pages.get(index);
       if (!page) {
-        page = Buffer.alloc(PAGE_SIZE);
+        // A page written whole needs no zeroing first.
+        page = n === PAGE_SIZE ? Buffer.allocUnsafeSlow(PAGE_SIZE) : Buffer.alloc(PAGE_SIZE);
         this.pages.set(index, page);
       }
       buf.copy(page, inPage, done, done + n);

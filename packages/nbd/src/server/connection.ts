@@ -63,6 +63,7 @@ const MAX_STRING = 4096;
 const MAX_IN_FLIGHT = 64;
 const MAX_QUEUED_OUTPUT = 32 << 20;
 const CONTEXT_ID_BASE_ALLOCATION = 1;
+const SMALL_REPLY = 64 * 1024;
 
 interface ExportState {
   layer: OpenLayer;
@@ -618,6 +619,22 @@ export class Connection {
       this.output.write(header);
       return;
     }
+    this.writeWithData(header, data);
+  }
+
+  /**
+   * Sends a reply header and its data. Small replies are joined into one buffer (one
+   * syscall, no writev bookkeeping); large ones go out corked as a writev without copying.
+   */
+  private writeWithData(header: Buffer, data: Buffer): void {
+    if (data.length <= SMALL_REPLY) {
+      const joined = Buffer.allocUnsafe(header.length + data.length);
+      header.copy(joined, 0);
+      data.copy(joined, header.length);
+      this.pool.release(data);
+      this.output.write(joined);
+      return;
+    }
     this.output.cork();
     this.output.write(header);
     this.output.write(data, () => this.pool.release(data));
@@ -654,10 +671,7 @@ export class Connection {
       8,
     );
     writeU64(header, offset, 20);
-    this.output.cork();
-    this.output.write(header);
-    this.output.write(data, () => this.pool.release(data));
-    this.output.uncork();
+    this.writeWithData(header, data);
   }
 
   /** An error reply: a structured ERROR chunk when the command needs one, else simple. */
