@@ -296,6 +296,7 @@ export class Connection {
     try {
       state = await this.openExport(name);
     } catch (err) {
+      this.log(`export "${name}" could not be opened: ${messageOf(err)}`);
       this.optReply(option, Rep.ERR_UNKNOWN, messageOf(err));
       return false;
     }

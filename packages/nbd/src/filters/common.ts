@@ -1,0 +1,46 @@
+// Helpers shared by the filters.
+import type { ConfigNext } from '../api.js';
+import { ConfigError } from '../errors.js';
+
+/** A filter's config callback: handles its own keys, passes the rest to the next layer. */
+export function ownKeys(
+  handlers: Record<string, (value: string) => void>,
+): (next: ConfigNext, key: string, value: string) => Promise<void> {
+  return async (next, key, value) => {
+    const handle = handlers[key];
+    if (handle) handle(value);
+    else await next(key, value);
+  };
+}
+
+/** nbdkit's delay syntax: seconds (`1.5`) or milliseconds (`20ms`). */
+export function parseDelay(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text.trim());
+  if (!m) throw new ConfigError(`${what}=${text}: expected seconds or NNms`);
+  return m[2] === 'ms' ? Number(m[1]) : Number(m[1]) * 1000;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** A simple mutex, for read-modify-write cycles that must not interleave. */
+export class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    const previous = this.tail;
+    let release!: () => void;
+    this.tail = new Promise((resolve) => (release = resolve));
+    await previous;
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
+}
+
+/** Shifts extents by `delta` bytes (offset filters). */
+export function shiftExtents<T extends { offset: number }>(extents: T[], delta: number): T[] {
+  return extents.map((e) => ({ ...e, offset: e.offset + delta }));
+}
