@@ -20,7 +20,9 @@ import {
   writeNodeFiles,
   type NodeSpec,
 } from './node.js';
+import { ensureGuestImage } from './guest-image.js';
 import { clusterDir, NodePaths, STATE_ROOT } from './paths.js';
+import { probeAndShareQemuCapabilities, seedQemuCapabilities } from './qemu-caps.js';
 import { checkAddressFree, checkNodePrerequisites, checkRoot } from './prerequisites.js';
 import { findProcessesUsing, isAlive, stopProcessesUsing } from './processes.js';
 import { templatesDir } from './template.js';
@@ -270,12 +272,26 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         })),
       }),
     );
-    for (const spec of specs.values()) writeNodeFiles(spec, keys);
+    let capabilitiesShared = true;
+    for (const spec of specs.values()) {
+      writeNodeFiles(spec, keys);
+      capabilitiesShared = seedQemuCapabilities(spec.paths.sub('cache')) && capabilitiesShared;
+    }
     // Record what is being started before starting it, so a crash mid-way is cleaned up.
     writeState(files.state, { name: o.name, nodes });
 
-    const started = await Promise.all(running.map((n) => startNode(specs.get(n) as NodeSpec)));
+    // The guest image is built (or found in the cache) meanwhile, so the template is ready.
+    const [, ...started] = await Promise.all([
+      ensureGuestImage(),
+      ...running.map((n) => startNode(specs.get(n) as NodeSpec)),
+    ]);
     running.forEach((n, i) => Object.assign(n, started[i]));
+    if (!capabilitiesShared) {
+      const first = [...specs.values()][0];
+      const caches = [...specs.values()].map((spec) => spec.paths.sub('cache'));
+      if (first !== undefined)
+        await probeAndShareQemuCapabilities(first.paths.libvirtSocket, caches);
+    }
     writeState(files.state, { name: o.name, nodes });
   } catch (error) {
     await stopCluster(o.name).catch(() => undefined);

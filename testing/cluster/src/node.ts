@@ -258,9 +258,11 @@ export async function startNode(spec: NodeSpec): Promise<RunningNode> {
       `sshd of ${spec.name} failed to start: ${sshd.stderr.trim()}; see ${p.sshdLog}`,
     );
   }
-  await waitFor(`sshd of ${spec.name} on ${spec.address}:22`, p.sshdLog, () =>
-    canConnect({ host: spec.address, port: 22 }),
-  );
+  // sshd listens before it writes its pid file: wait for both.
+  await waitFor(`sshd of ${spec.name} on ${spec.address}:22`, p.sshdLog, async () => {
+    const pid = readPid(p.sshdPidFile);
+    return pid !== null && isAlive(pid) && canConnect({ host: spec.address, port: 22 });
+  });
 
   const libvirtdPid = readPid(p.libvirtdPidFile);
   const sshdPid = readPid(p.sshdPidFile);
