@@ -13,6 +13,7 @@ import { NbdServer, type ListenAddress } from '../server/server.js';
 import { Stack } from '../server/stack.js';
 import { certificateOptions, pskOptions, readPskFile } from '../server/tls.js';
 import { parseCommandLine, type CommandLine } from './args.js';
+import { copyMain } from './copy.js';
 
 const VERSION = '0.1.0';
 
@@ -20,6 +21,7 @@ function usage(): string {
   const lines = [
     'Usage: tsnbd [-U SOCKET|-U -|-p PORT|-s] [-i ADDR] [-r] [-e EXPORT] [--filter=NAME]...',
     '             PLUGIN [key=value]... [--run CMD]',
+    '       tsnbd copy [-C N] [-R N] [--progress] SRC DST   (see tsnbd copy --help)',
     '',
     'Serves PLUGIN over NBD. PLUGIN is a built-in name or the path of a .js plugin module;',
     'a bare value after it is the plugin\'s main parameter (e.g. "memory 1G").',
@@ -99,6 +101,7 @@ async function daemonize(): Promise<never> {
 }
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'copy') return copyMain(process.argv.slice(3));
   const cl = parseCommandLine(process.argv.slice(2));
   if (cl.help) {
     console.log(usage());

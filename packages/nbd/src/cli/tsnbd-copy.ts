@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// tsnbd-copy SRC DST: the same as `tsnbd copy SRC DST`.
+import { copyMain } from './copy.js';
+
+copyMain(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    process.stderr.write(`tsnbd-copy: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,171 @@
+// The two ends of a copy: NBD exports (one or more connections) and local files.
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { ExtentType, type Extent } from '../api.js';
+import { NbdClient, parseNbdUri } from '../client/client.js';
+import { ConfigError } from '../errors.js';
+import { SeekHelper } from '../plugins/seek-helper.js';
+import { TFlag } from '../protocol/constants.js';
+
+export interface Source {
+  size: number;
+  pread(buf: Buffer, offset: number): Promise<void>;
+  /** Extents from offset; a source that cannot tell says all data. */
+  extents(count: number, offset: number): Promise<Extent[]>;
+  close(): Promise<void>;
+}
+
+export interface Destination {
+  /** True when unwritten ranges already read as zeroes (a new file). */
+  zeroed: boolean;
+  pwrite(buf: Buffer, offset: number): Promise<void>;
+  zero(count: number, offset: number): Promise<void>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function isNbdUri(name: string): boolean {
+  return /^nbds?(\+unix)?:\/\//.test(name);
+}
+
+/** Up to `connections` connections when the server allows multi-conn, used round-robin. */
+class NbdEndpoint implements Source, Destination {
+  zeroed = false;
+  private turn = 0;
+  constructor(private readonly clients: NbdClient[]) {}
+
+  static async open(uri: string, connections: number): Promise<NbdEndpoint> {
+    const options = parseNbdUri(uri);
+    const first = await NbdClient.connect(options);
+    const clients = [first];
+    const n = first.canMultiConn ? connections : 1;
+    while (clients.length < n) clients.push(await NbdClient.connect(options));
+    return new NbdEndpoint(clients);
+  }
+
+  private get next(): NbdClient {
+    this.turn = (this.turn + 1) % this.clients.length;
+    return this.clients[this.turn]!;
+  }
+  get size(): number {
+    return this.clients[0]!.size;
+  }
+  pread(buf: Buffer, offset: number): Promise<void> {
+    return this.next.pread(buf, offset);
+  }
+  async extents(count: number, offset: number): Promise<Extent[]> {
+    const client = this.next;
+    if (!client.details.baseAllocation) return [{ offset, length: count, type: ExtentType.DATA }];
+    return client.blockStatus(Math.min(count, 2 ** 32 - 4096), offset);
+  }
+  pwrite(buf: Buffer, offset: number): Promise<void> {
+    return this.next.pwrite(buf, offset);
+  }
+  async zero(count: number, offset: number): Promise<void> {
+    const client = this.next;
+    if (client.details.flags & TFlag.SEND_WRITE_ZEROES) {
+      for (let done = 0; done < count;) {
+        const n = Math.min(count - done, 1 << 30);
+        await client.zero(n, offset + done);
+        done += n;
+      }
+      return;
+    }
+    const zeroes = Buffer.alloc(Math.min(count, 1 << 20));
+    for (let done = 0; done < count; done += zeroes.length) {
+      await client.pwrite(zeroes.subarray(0, Math.min(zeroes.length, count - done)), offset + done);
+    }
+  }
+  async flush(): Promise<void> {
+    await Promise.all(
+      this.clients.filter((c) => c.details.flags & TFlag.SEND_FLUSH).map((c) => c.flush()),
+    );
+  }
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+  }
+}
+
+class FileEndpoint implements Source, Destination {
+  constructor(
+    private readonly fh: FileHandle,
+    readonly size: number,
+    readonly zeroed: boolean,
+    private readonly seek: SeekHelper | undefined,
+  ) {}
+
+  static async openSource(path: string): Promise<FileEndpoint> {
+    const st = await stat(path).catch(() => {
+      throw new ConfigError(`${path}: no such file`);
+    });
+    const fh = await open(path, 'r');
+    return new FileEndpoint(fh, st.size, false, st.isFile() ? new SeekHelper(path) : undefined);
+  }
+
+  static async openDestination(path: string, size: number): Promise<FileEndpoint> {
+    const st = await stat(path).catch(() => undefined);
+    if (st?.isBlockDevice())
+      return new FileEndpoint(await open(path, 'r+'), size, false, undefined);
+    const fh = await open(path, 'w');
+    await fh.truncate(size);
+    return new FileEndpoint(fh, size, true, undefined);
+  }
+
+  async pread(buf: Buffer, offset: number): Promise<void> {
+    for (let done = 0; done < buf.length;) {
+      const { bytesRead } = await this.fh.read(buf, done, buf.length - done, offset + done);
+      if (bytesRead === 0) {
+        buf.fill(0, done);
+        return;
+      }
+      done += bytesRead;
+    }
+  }
+  async extents(count: number, offset: number): Promise<Extent[]> {
+    const found = await this.seek?.seek(offset);
+    const end = offset + count;
+    if (!found) return [{ offset, length: count, type: ExtentType.DATA }];
+    const [data, hole] = found;
+    if (data < 0 || data >= end) return [{ offset, length: count, type: ExtentType.HOLE_ZERO }];
+    if (data > offset) return [{ offset, length: data - offset, type: ExtentType.HOLE_ZERO }];
+    return [
+      { offset, length: Math.min(hole < 0 ? end : hole, end) - offset, type: ExtentType.DATA },
+    ];
+  }
+  async pwrite(buf: Buffer, offset: number): Promise<void> {
+    for (let done = 0; done < buf.length;) {
+      const { bytesWritten } = await this.fh.write(buf, done, buf.length - done, offset + done);
+      done += bytesWritten;
+    }
+  }
+  async zero(count: number, offset: number): Promise<void> {
+    const zeroes = Buffer.alloc(Math.min(count, 1 << 20));
+    for (let done = 0; done < count; done += zeroes.length) {
+      await this.pwrite(zeroes.subarray(0, Math.min(zeroes.length, count - done)), offset + done);
+    }
+  }
+  async flush(): Promise<void> {
+    await this.fh.datasync();
+  }
+  async close(): Promise<void> {
+    this.seek?.close();
+    await this.fh.close();
+  }
+}
+
+export async function openSource(name: string, connections: number): Promise<Source> {
+  return isNbdUri(name) ? NbdEndpoint.open(name, connections) : FileEndpoint.openSource(name);
+}
+
+export async function openDestination(
+  name: string,
+  size: number,
+  connections: number,
+): Promise<Destination> {
+  if (!isNbdUri(name)) return FileEndpoint.openDestination(name, size);
+  const dst = await NbdEndpoint.open(name, connections);
+  if (dst.size < size) {
+    await dst.close();
+    throw new ConfigError(`${name} (${dst.size} bytes) is smaller than the source (${size} bytes)`);
+  }
+  return dst;
+}

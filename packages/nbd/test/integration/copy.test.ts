@@ -1,0 +1,126 @@
+// The client library and `tsnbd copy`, against nbdkit and tsnbd servers.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { NbdClient } from '../../src/client/client.js';
+import {
+  TSNBD,
+  captive,
+  requireTools,
+  run,
+  sha256File,
+  startTsnbd,
+  tempDir,
+  uriOf,
+} from '../helpers.js';
+
+requireTools('nbdkit', 'nbdinfo');
+
+void describe('client and tsnbd copy', () => {
+  const tmp = tempDir();
+  const sparse = join(tmp.dir, 'sparse.img');
+  before(() => {
+    execFileSync('truncate', ['-s', '32M', sparse]);
+    execFileSync('dd', [
+      'if=/dev/urandom',
+      `of=${sparse}`,
+      'bs=1M',
+      'count=2',
+      'seek=3',
+      'conv=notrunc',
+      'status=none',
+    ]);
+    execFileSync('dd', [
+      'if=/dev/urandom',
+      `of=${sparse}`,
+      'bs=64k',
+      'count=1',
+      'seek=400',
+      'conv=notrunc',
+      'status=none',
+    ]);
+    execFileSync('sync');
+  });
+  after(() => tmp.cleanup());
+
+  void it('file -> nbdkit memory -> file keeps bytes and holes', async () => {
+    const back = join(tmp.dir, 'back.img');
+    const r = await captive(
+      'nbdkit',
+      ['memory', '32M'],
+      `TSNBD_COPY_SUMMARY=1 ${process.execPath} ${TSNBD} copy ${sparse} "$uri" && TSNBD_COPY_SUMMARY=1 ${process.execPath} ${TSNBD} copy "$uri" ${back} && nbdinfo --map "$uri"`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sha256File(back), sha256File(sparse));
+    // Only the 2 MiB + 64 KiB of data were copied as data, both ways.
+    assert.match(r.stderr, /copied 33554432 bytes: 2162688 data, 31391744 zero/);
+    assert.match(r.stdout, /^\s+0\s+3145728\s+3\s+hole,zero$/m);
+    assert.ok(statSync(back).blocks * 512 < 4 << 20, 'destination file stays sparse');
+  });
+
+  void it('NBD to NBD with several connections (multi-conn)', async () => {
+    const src = await startTsnbd(tmp.dir, [
+      'sparse-random',
+      '64M',
+      'seed=7',
+      'percent=30',
+      'runlength=1M',
+    ]);
+    const dst = await startTsnbd(tmp.dir, ['memory', '64M']);
+    try {
+      const r = await run(process.execPath, [
+        TSNBD,
+        'copy',
+        '-C',
+        '4',
+        uriOf(src.socket),
+        uriOf(dst.socket),
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const a = await run('sh', ['-c', `nbdcopy "${uriOf(src.socket)}" - | sha256sum`]);
+      const b = await run('sh', ['-c', `nbdcopy "${uriOf(dst.socket)}" - | sha256sum`]);
+      assert.equal(a.stdout, b.stdout);
+    } finally {
+      await src.stop();
+      await dst.stop();
+    }
+  });
+});
+
+void describe('client against a real nbdkit', () => {
+  void it('reads, writes, zeroes and maps with many requests in flight', async () => {
+    const tmp = tempDir();
+    const socket = join(tmp.dir, 'nbdkit.sock');
+    const pidFile = join(tmp.dir, 'pid');
+    execFileSync('nbdkit', ['-U', socket, '-P', pidFile, 'memory', '8M']);
+    try {
+      const c = await NbdClient.connect({ socket });
+      assert.equal(c.size, 8 << 20);
+      const data = randomBytes(4 << 20);
+      await Promise.all(
+        Array.from({ length: 64 }, (_, i) =>
+          c.pwrite(data.subarray(i << 16, (i + 1) << 16), i << 16),
+        ),
+      );
+      await c.zero(1 << 20, 1 << 20);
+      await c.flush();
+      const back = Buffer.alloc(4 << 20);
+      await Promise.all(
+        Array.from({ length: 64 }, (_, i) =>
+          c.pread(back.subarray(i << 16, (i + 1) << 16), i << 16),
+        ),
+      );
+      data.fill(0, 1 << 20, 2 << 20);
+      assert.ok(back.equals(data));
+      const map = await c.blockStatus(8 << 20, 0);
+      assert.equal(map[map.length - 1]!.type & 1, 1, 'the unwritten end is a hole');
+      await c.close();
+    } finally {
+      process.kill(Number(execFileSync('cat', [pidFile]).toString()));
+      tmp.cleanup();
+    }
+  });
+});
