@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// pgts generate | check | watch: thin layer over PgtsProject.
+import { watch } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config.js';
+import { PgtsError } from '../errors.js';
+import { PgtsProject, type RunResult } from '../project.js';
+
+const USAGE = `usage: pgts <generate|check|watch> [--config pgts.config.json] [--debug]
+
+  generate  describe every query in the sources and write the declaration file
+  check     the same without writing; exit 1 on invalid SQL or an out-of-date output
+  watch     generate, then again whenever a source file changes`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', default: 'pgts.config.json' },
+        debug: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`pgts: ${e instanceof Error ? e.message : String(e)}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const command = positionals[0];
+  if (command !== 'generate' && command !== 'check' && command !== 'watch') {
+    process.stderr.write(`pgts: expected a command\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const config = loadConfig(resolve(values.config));
+    const project = await PgtsProject.open(config);
+    if (command === 'watch') return await watchProject(project);
+    try {
+      const result = await project.run(command === 'generate');
+      return report(project, result, command);
+    } finally {
+      await project.close();
+    }
+  } catch (e) {
+    if (e instanceof PgtsError && !values.debug) {
+      process.stderr.write(`pgts: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+function report(project: PgtsProject, result: RunResult, command: string): number {
+  for (const p of result.problems) {
+    process.stderr.write(`${p.file}:${p.line}:${p.column}: error: ${p.message}\n`);
+  }
+  if (result.problems.length > 0) {
+    process.stderr.write(`pgts: ${result.problems.length} problem(s); nothing written\n`);
+    return 1;
+  }
+  const output = project.config.output;
+  if (command === 'check' && result.outOfDate) {
+    process.stderr.write(`pgts: ${output} is out of date: run \`pgts generate\`\n`);
+    return 1;
+  }
+  const verb = command === 'check' ? 'checked' : result.outOfDate ? 'wrote' : 'unchanged';
+  process.stdout.write(
+    `pgts: ${result.queryCount} queries ${verb} against ${project.schemaLabel}` +
+      (command === 'check' ? '' : ` (${output})`) +
+      '\n',
+  );
+  return 0;
+}
+
+async function watchProject(project: PgtsProject): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  let running = Promise.resolve();
+  const regenerate = (): void => {
+    running = running.then(async () => {
+      try {
+        report(project, await project.run(true), 'generate');
+      } catch (e) {
+        process.stderr.write(`pgts: ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    });
+  };
+  regenerate();
+  const watchers = project.watchRoots().map((dir) =>
+    watch(dir, (_event, file) => {
+      if (file === null || !/\.[cm]?tsx?$/.test(file) || file.endsWith('.d.ts')) return;
+      clearTimeout(timer);
+      timer = setTimeout(regenerate, 150);
+    }),
+  );
+  process.stdout.write('pgts: watching for changes (Ctrl-C to stop)\n');
+  await new Promise<void>((done) => process.once('SIGINT', done));
+  watchers.forEach((w) => w.close());
+  clearTimeout(timer);
+  await running;
+  await project.close();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(
+      `pgts: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
