@@ -202,6 +202,7 @@ function openTransport(
       return openSocket({ host: parsed.host, port: parsed.port });
     case 'ssh': {
       const ssh = options.ssh ?? {};
+      const command = ssh.command ?? parsed.command;
       return Promise.resolve(
         openSsh(
           {
@@ -216,7 +217,7 @@ function openTransport(
           {
             ...(ssh.configFile !== undefined ? { configFile: ssh.configFile } : {}),
             ...(ssh.extraArgs !== undefined ? { extraArgs: ssh.extraArgs } : {}),
-            ...(ssh.command !== undefined ? { command: ssh.command } : {}),
+            ...(command !== undefined ? { command } : {}),
             connectTimeoutMs: timeoutMs,
           },
         ),

@@ -73,7 +73,14 @@ export class LibvirtStream extends Duplex implements StreamSink {
   onPacket(status: number, body: Uint8Array): void {
     switch (status) {
       case MessageStatus.CONTINUE:
-        this.push(Buffer.from(body));
+        if (body.byteLength > 0) {
+          this.push(Buffer.from(body));
+          return;
+        }
+        // An empty data packet is the daemon's end of file. The stream is over: end our side
+        // too, which sends the finish the daemon waits for before it releases the stream.
+        this.push(null);
+        if (!this.writableEnded) this.end();
         return;
       case MessageStatus.OK:
         // End of data from the daemon, or its confirmation of our finish.
@@ -82,6 +89,11 @@ export class LibvirtStream extends Duplex implements StreamSink {
           this.close();
           this.finishCallback();
           this.finishCallback = null;
+        } else if (!this.done) {
+          // The daemon ended a read stream: confirm, as libvirt's own client does, so it can
+          // release the stream; our writable side has nothing more to say.
+          this.sendPacket(MessageStatus.OK, new Uint8Array(0));
+          this.close();
         }
         return;
       case MessageStatus.ERROR:

@@ -13,6 +13,8 @@ export type ParsedUri =
       user?: string;
       port?: number;
       keyFile?: string;
+      /** The ssh program (`command=` in the URI). */
+      command?: string;
       socket: string;
       helper: 'auto' | 'virt-ssh-helper' | 'netcat';
       name: string;
@@ -51,12 +53,14 @@ export function parseUri(uri: string, readOnly = false): ParsedUri {
       const mode = params.get('mode');
       const helper = mode === 'netcat' ? 'netcat' : mode === 'native' ? 'virt-ssh-helper' : 'auto';
       const keyFile = params.get('keyfile');
+      const command = params.get('command');
       return {
         transport: 'ssh',
         host,
         ...(user !== undefined ? { user } : {}),
         ...(port !== undefined ? { port } : {}),
         ...(keyFile !== null ? { keyFile } : {}),
+        ...(command !== null ? { command } : {}),
         socket,
         helper,
         name,

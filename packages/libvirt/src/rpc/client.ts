@@ -59,7 +59,7 @@ export class RpcClient {
   private buffered = 0;
   private frameLength: number | null = null;
 
-  private lastReceived = Date.now();
+  private receivedSinceTick = true;
   private keepaliveTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly transport: Transport) {
@@ -139,12 +139,14 @@ export class RpcClient {
   /** Send one packet. Returns false when the transport wants a pause (see waitForDrain). */
   send(header: MessageHeader, body: Uint8Array): boolean {
     if (this.closed !== null) throw this.closed;
-    const w = new XdrWriter(4 + HEADER_SIZE + body.byteLength);
-    w.uint(0); // length, patched below
+    // The body goes as is: it is already XDR for calls, and raw bytes for stream data (which
+    // must not be padded).
+    const packet = Buffer.allocUnsafe(4 + HEADER_SIZE + body.byteLength);
+    const w = new XdrWriter(4 + HEADER_SIZE);
+    w.uint(packet.byteLength);
     messageHeader.encode(w, header);
-    w.bytes(body);
-    const packet = w.finish();
-    w.patchUint(0, packet.byteLength);
+    packet.set(w.finish(), 0);
+    packet.set(body, 4 + HEADER_SIZE);
     return this.transport.write(packet);
   }
 
@@ -174,13 +176,15 @@ export class RpcClient {
   }
 
   /**
-   * Keepalive (libvirt's keepalive program): every `intervalMs` without a packet from the
-   * daemon, send a PING; after `count` such intervals in a row, give the connection up.
+   * Keepalive (libvirt's keepalive program): after an interval of `intervalMs` in which
+   * nothing came from the daemon, send a PING; after `count` PINGs in a row go unanswered,
+   * give the connection up. Any packet counts as an answer.
    */
   startKeepalive(intervalMs: number, count: number): void {
     let missed = 0;
     this.keepaliveTimer = setInterval(() => {
-      if (Date.now() - this.lastReceived < intervalMs) {
+      if (this.receivedSinceTick) {
+        this.receivedSinceTick = false;
         missed = 0;
         return;
       }
@@ -225,7 +229,7 @@ export class RpcClient {
   }
 
   private onData(chunk: Buffer): void {
-    this.lastReceived = Date.now();
+    this.receivedSinceTick = true;
     this.chunks.push(chunk);
     this.buffered += chunk.byteLength;
     while (this.closed === null) {

@@ -1,65 +1,69 @@
 /**
  * Each call of the typed API checked against what virsh reports for the same thing, on a real
- * libvirtd, over the unix socket and over ssh; and through the daemon's test driver.
+ * libvirtd, over the unix socket and over ssh (virt-ssh-helper, and the netcat fallback); and
+ * through the daemon's test driver.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import type { Cluster, ClusterNode } from '@tsvirt/testcluster';
 import {
   type LibvirtConnection,
   DomainStatsTypes,
   LibvirtError,
+  StoragePoolState,
   connect,
 } from '../../src/index.js';
-import { type TestNode, startTestNode } from '../support/node.js';
+import {
+  fields,
+  kib,
+  lines,
+  sshOptions,
+  startTestCluster,
+  virsh as virshOn,
+} from '../support/cluster.js';
 
 const run = promisify(execFile);
 
-/** `Key:   value` lines of virsh output as a map. */
-function fields(text: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const i = line.indexOf(':');
-    if (i > 0) m.set(line.slice(0, i).trim(), line.slice(i + 1).trim());
-  }
-  return m;
-}
-
-const lines = (text: string): string[] =>
-  text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '');
-
-let node: TestNode;
+let cluster: Cluster;
+let node: ClusterNode;
+const virsh = (...args: string[]): Promise<string> => virshOn(node, ...args);
 before(async () => {
-  node = await startTestNode('api', '127.0.2.11');
+  cluster = await startTestCluster('api', 1);
+  node = cluster.nodes[0]!;
 });
 after(async () => {
-  await node?.stop();
+  await cluster?.stop();
 });
 
-for (const transport of ['unix', 'ssh'] as const) {
+const transports = {
+  unix: (): Promise<LibvirtConnection> => connect(node.unixUri),
+  ssh: (): Promise<LibvirtConnection> => connect(node.uri, sshOptions(cluster)),
+  'ssh with the netcat fallback': (): Promise<LibvirtConnection> =>
+    connect(node.uri, sshOptions(cluster, { ssh: { helper: 'netcat' } })),
+};
+
+for (const [transport, open] of Object.entries(transports)) {
   void describe(`qemu driver over ${transport}`, () => {
     let conn: LibvirtConnection;
     before(async () => {
-      conn =
-        transport === 'unix'
-          ? await connect(node.unixUri)
-          : await connect(node.sshUri, { ssh: { extraArgs: node.sshArgs } });
+      conn = await open();
     });
     after(async () => {
       await conn?.close();
     });
 
     void it('getHostname matches virsh hostname', async () => {
-      assert.equal(await conn.getHostname(), (await node.virsh('hostname')).trim());
+      assert.equal(await conn.getHostname(), (await virsh('hostname')).trim());
     });
 
     void it('getNodeInfo matches virsh nodeinfo', async () => {
       const info = await conn.getNodeInfo();
-      const v = fields(await node.virsh('nodeinfo'));
+      const v = fields(await virsh('nodeinfo'));
       assert.equal(info.model, v.get('CPU model'));
       assert.equal(info.cpus, Number(v.get('CPU(s)')));
       assert.equal(info.mhz, Number(v.get('CPU frequency')?.replace(' MHz', '')));
@@ -67,19 +71,19 @@ for (const transport of ['unix', 'ssh'] as const) {
       assert.equal(info.cores, Number(v.get('Core(s) per socket')));
       assert.equal(info.threads, Number(v.get('Thread(s) per core')));
       assert.equal(info.nodes, Number(v.get('NUMA cell(s)')));
-      assert.equal(info.memoryBytes, BigInt(v.get('Memory size')!.replace(' KiB', '')) * 1024n);
+      assert.equal(info.memoryBytes, kib(v.get('Memory size')));
     });
 
     void it('getFreeMemory agrees with virsh freecell (within 10%: it moves)', async () => {
       const ours = Number(await conn.getFreeMemory());
-      const total = fields(await node.virsh('freecell', '--all')).get('Total');
+      const total = fields(await virsh('freecell', '--all')).get('Total');
       const theirs = Number(total!.replace(' KiB', '')) * 1024;
       assert.ok(Math.abs(ours - theirs) / theirs < 0.1, `${ours} vs ${theirs}`);
     });
 
     void it('listAllDomains and lookup errors match virsh', async () => {
       const ours = (await conn.listAllDomains()).map((d) => d.name).sort();
-      assert.deepEqual(ours, lines(await node.virsh('list', '--all', '--name')).sort());
+      assert.deepEqual(ours, lines(await virsh('list', '--all', '--name')).sort());
       await assert.rejects(conn.lookupDomainByName('no-such-guest'), (e: unknown) => {
         assert.ok(e instanceof LibvirtError);
         assert.equal(e.code, 42);
@@ -106,14 +110,14 @@ for (const transport of ['unix', 'ssh'] as const) {
 
     void it('listAllStoragePools matches virsh pool-list', async () => {
       const ours = (await conn.listAllStoragePools()).map((p) => p.name).sort();
-      assert.deepEqual(ours, lines(await node.virsh('pool-list', '--all', '--name')).sort());
+      assert.deepEqual(ours, lines(await virsh('pool-list', '--all', '--name')).sort());
     });
   });
 }
 
 void describe('test:///default through the daemon', () => {
   let conn: LibvirtConnection;
-  const testUri = (): string => `test+unix:///default?socket=${node.socket}`;
+  const testUri = (): string => `test+unix:///default?socket=${node.libvirtSocket}`;
   const virshTest = async (...args: string[]): Promise<string> =>
     (await run('virsh', ['-c', testUri(), ...args])).stdout;
   before(async () => {
@@ -128,7 +132,7 @@ void describe('test:///default through the daemon', () => {
     const v = fields(await virshTest('nodeinfo'));
     assert.equal(info.model, v.get('CPU model'));
     assert.equal(info.cpus, Number(v.get('CPU(s)')));
-    assert.equal(info.memoryBytes, BigInt(v.get('Memory size')!.replace(' KiB', '')) * 1024n);
+    assert.equal(info.memoryBytes, kib(v.get('Memory size')));
   });
 
   void it('the domain test: listing, info, state, XML, stats match virsh', async () => {
@@ -144,7 +148,7 @@ void describe('test:///default through the daemon', () => {
     const info = await conn.getDomainInfo(test);
     assert.equal(info.state, v.get('State'));
     assert.equal(info.vcpus, Number(v.get('CPU(s)')));
-    assert.equal(info.maxMemoryBytes, BigInt(v.get('Max memory')!.replace(' KiB', '')) * 1024n);
+    assert.equal(info.maxMemoryBytes, kib(v.get('Max memory')));
     assert.equal(
       (await conn.getDomainState(test)).state,
       (await virshTest('domstate', 'test')).trim(),
@@ -172,5 +176,84 @@ void describe('test:///default through the daemon', () => {
       conn.lookupDomainByName('tsvirt-t1'),
       (e: unknown) => e instanceof LibvirtError && e.code === 42,
     );
+  });
+});
+
+void describe('storage pools and volumes', () => {
+  let conn: LibvirtConnection;
+  before(async () => {
+    conn = await connect(node.unixUri);
+  });
+  after(async () => {
+    await conn?.close();
+  });
+
+  void it('the default pool: lookups by name and target path, info match virsh pool-info', async () => {
+    const pool = await conn.lookupStoragePoolByName('default');
+    assert.equal(pool.uuid, (await virsh('pool-uuid', 'default')).trim());
+    assert.deepEqual(await conn.lookupStoragePoolByTargetPath('/var/lib/libvirt/images'), pool);
+    const info = await conn.getStoragePoolInfo(pool);
+    const v = fields(await virsh('pool-info', '--bytes', 'default'));
+    assert.equal(info.state, StoragePoolState.RUNNING);
+    assert.equal(v.get('State'), 'running');
+    assert.equal(info.capacity, BigInt(v.get('Capacity')!));
+  });
+
+  void it('a new dir pool: define, build, start, autostart, refresh, destroy, undefine', async () => {
+    const name = 'tsvirt-pool';
+    const pool = await conn.defineStoragePoolXml(
+      `<pool type='dir'><name>${name}</name><target><path>/var/lib/libvirt/images/${name}</path></target></pool>`,
+    );
+    assert.equal(fields(await virsh('pool-info', name)).get('State'), 'inactive');
+    await conn.buildStoragePool(pool);
+    assert.ok(existsSync(join(node.imagesDir, name)), 'build made the directory');
+    await conn.createStoragePool(pool);
+    assert.equal(fields(await virsh('pool-info', name)).get('State'), 'running');
+    assert.equal((await conn.getStoragePoolInfo(pool)).state, StoragePoolState.RUNNING);
+    await conn.setStoragePoolAutostart(pool, true);
+    assert.equal(fields(await virsh('pool-info', name)).get('Autostart'), 'yes');
+    await conn.refreshStoragePool(pool);
+    assert.ok((await conn.listAllStoragePools()).some((p) => p.name === name));
+    await conn.destroyStoragePool(pool);
+    assert.equal(fields(await virsh('pool-info', name)).get('State'), 'inactive');
+    await conn.undefineStoragePool(pool);
+    assert.equal(lines(await virsh('pool-list', '--all', '--name')).includes(name), false);
+  });
+
+  void it('a volume: create, path, info, upload, download, delete, each seen by virsh', async () => {
+    const pool = await conn.lookupStoragePoolByName('default');
+    const name = 'tsvirt-vol.img';
+    const size = 3 * 1024 * 1024 + 123; // several stream packets, not a round number
+    const vol = await conn.createStorageVolXml(
+      pool,
+      `<volume><name>${name}</name><capacity unit='bytes'>${size}</capacity><target><format type='raw'/></target></volume>`,
+    );
+    const path = await conn.getStorageVolPath(vol);
+    assert.equal(path, (await virsh('vol-path', '--pool', 'default', name)).trim());
+    assert.deepEqual(await conn.lookupStorageVolByPath(path), vol);
+    assert.deepEqual(await conn.lookupStorageVolByName(pool, name), vol);
+    assert.ok((await conn.listAllStorageVols(pool)).some((v) => v.name === name));
+    const info = await conn.getStorageVolInfo(vol);
+    const volInfo = fields(await virsh('vol-info', '--bytes', '--pool', 'default', name));
+    assert.equal(info.capacity, BigInt(volInfo.get('Capacity')!.replace(/ bytes$/, '')));
+
+    const data = randomBytes(size);
+    const upload = await conn.uploadStorageVol(vol, 0n, BigInt(size));
+    upload.write(data.subarray(0, 1000));
+    upload.write(data.subarray(1000));
+    await upload.finish();
+    assert.ok(
+      readFileSync(join(node.imagesDir, name)).equals(data),
+      'the file on the node holds the uploaded bytes',
+    );
+
+    const download = await conn.downloadStorageVol(vol, 0n, 0n);
+    const chunks: Buffer[] = [];
+    for await (const chunk of download) chunks.push(chunk as Buffer);
+    assert.ok(Buffer.concat(chunks).equals(data), 'download gives back the same bytes');
+
+    await conn.deleteStorageVol(vol);
+    assert.equal(existsSync(join(node.imagesDir, name)), false);
+    assert.equal((await virsh('vol-list', '--pool', 'default')).includes(name), false);
   });
 });
