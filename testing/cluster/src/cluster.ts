@@ -23,6 +23,7 @@ import {
 import { ensureGuestImage } from './guest-image.js';
 import { clusterDir, NodePaths, STATE_ROOT } from './paths.js';
 import { probeAndShareQemuCapabilities, seedQemuCapabilities } from './qemu-caps.js';
+import { startWakeOnLanListener } from './wake-on-lan.js';
 import { checkAddressFree, checkNodePrerequisites, checkRoot } from './prerequisites.js';
 import { findProcessesUsing, isAlive, stopProcessesUsing } from './processes.js';
 import { templatesDir } from './template.js';
@@ -37,6 +38,10 @@ export interface ClusterOptions {
   /** Node i (1-based) gets address `${addressPrefix}${10 + i}`, sshd on port 22.
    *  Default '127.0.0.' (node 1 at 127.0.0.11). */
   addressPrefix?: string;
+  /** Listen for wake-on-LAN magic packets on `${addressPrefix}1` UDP port 9 (mclu.conf's
+   *  wol_address) and power on the node whose MAC they carry. Default false (tests that
+   *  listen there themselves would clash); the CLI turns it on. */
+  wakeOnLan?: boolean;
 }
 
 export interface ClusterNode {
@@ -74,13 +79,21 @@ export interface Cluster {
   readonly sshCommand: string;
   /** mclu.conf (TOML) describing the cluster. */
   readonly mcluConfig: string;
+  /** host:port where mclu.conf sends wake-on-LAN packets (listened to if wakeOnLan). */
+  readonly wolAddress: string;
   /** Run a command inside a node's mount namespace (to check files, run virsh -c qemu:///system). */
   exec(node: ClusterNode, argv: string[]): Promise<ExecResult>;
+  /** Starts a node that is off (configured with offNodes, or powered off): a fresh namespace,
+   *  libvirtd and sshd over the node's kept state (images, defined guests). */
+  powerOn(node: ClusterNode): Promise<void>;
+  /** Powers a node off: its guests are killed, then its libvirtd, sshd and namespace. */
+  powerOff(node: ClusterNode): Promise<void>;
   stop(): Promise<void>;
 }
 
 interface ClusterState {
   name: string;
+  wolAddress: string;
   nodes: ClusterNode[];
 }
 
@@ -89,6 +102,7 @@ const DEFAULTS: Required<ClusterOptions> = {
   nodes: 3,
   offNodes: 0,
   addressPrefix: '127.0.0.',
+  wakeOnLan: false,
 };
 const MAX_NODES = 40;
 
@@ -171,6 +185,12 @@ function describeNode(
   };
 }
 
+const nodeSpec = (dir: string, node: ClusterNode): NodeSpec => ({
+  name: node.name,
+  address: node.address,
+  paths: new NodePaths(join(dir, 'nodes', node.name)),
+});
+
 class RunningCluster implements Cluster {
   readonly sshConfig: string;
   readonly privateKey: string;
@@ -181,6 +201,7 @@ class RunningCluster implements Cluster {
     readonly name: string,
     readonly dir: string,
     readonly nodes: ClusterNode[],
+    readonly wolAddress: string,
   ) {
     const files = clusterFiles(dir);
     this.sshConfig = files.sshConfig;
@@ -190,10 +211,31 @@ class RunningCluster implements Cluster {
   }
 
   async exec(node: ClusterNode, argv: string[]): Promise<ExecResult> {
-    if (node.state !== 'on' || !isAlive(node.holderPid)) {
+    if (!isAlive(node.holderPid)) {
       throw new ClusterError('NOT_RUNNING', `${node.name} of cluster ${this.name} is not running`);
     }
     return execInNamespace(node.holderPid, argv);
+  }
+
+  async powerOn(node: ClusterNode): Promise<void> {
+    const spec = nodeSpec(this.dir, node);
+    await stopProcessesUsing(spec.paths.dir); // what a poweroff left: the namespace holder
+    Object.assign(node, await startNode(spec), { state: 'on' });
+    this.#save();
+  }
+
+  async powerOff(node: ClusterNode): Promise<void> {
+    await stopProcessesUsing(nodeSpec(this.dir, node).paths.dir);
+    Object.assign(node, { state: 'off', holderPid: 0, libvirtdPid: 0, sshdPid: 0 });
+    this.#save();
+  }
+
+  #save(): void {
+    writeState(clusterFiles(this.dir).state, {
+      name: this.name,
+      wolAddress: this.wolAddress,
+      nodes: this.nodes,
+    });
   }
 
   stop(): Promise<void> {
@@ -211,6 +253,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   const dir = clusterDir(o.name);
   const files = clusterFiles(dir);
+  const wolAddress = `${o.addressPrefix}1:9`;
   const nodes = Array.from({ length: o.nodes + o.offNodes }, (_, i) =>
     describeNode(dir, files.sshCommand, i + 1, o.addressPrefix, i < o.nodes),
   );
@@ -237,15 +280,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       publicKey: readFileSync(`${files.privateKey}.pub`, 'utf8'),
       knownHosts: '',
     };
-    const running = nodes.filter((n) => n.state === 'on');
-    const specs = new Map<ClusterNode, NodeSpec>(
-      running.map((n) => [
-        n,
-        { name: n.name, address: n.address, paths: new NodePaths(join(dir, 'nodes', n.name)) },
-      ]),
-    );
-    const hostKeys = await Promise.all(running.map((n) => makeHostKey(specs.get(n) as NodeSpec)));
-    keys.knownHosts = running.map((n, i) => knownHostsLine(n.address, hostKeys[i] ?? '')).join('');
+    // Every node gets its files, off ones too, so that they can be powered on later.
+    const specs = nodes.map((n) => nodeSpec(dir, n));
+    const hostKeys = await Promise.all(specs.map((spec) => makeHostKey(spec)));
+    keys.knownHosts = nodes.map((n, i) => knownHostsLine(n.address, hostKeys[i] ?? '')).join('');
 
     writeFileSync(files.knownHosts, keys.knownHosts);
     writeFileSync(
@@ -264,7 +302,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         templatesDir,
         sshConfig: files.sshConfig,
         poweroffCommand: 'sh /etc/libvirt/tsvirt-poweroff',
-        wolAddress: `${o.addressPrefix}1:9`,
+        wolAddress,
         nodes: nodes.map((n) => ({
           name: n.name,
           sshDestination: n.sshDestination,
@@ -273,26 +311,27 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       }),
     );
     let capabilitiesShared = true;
-    for (const spec of specs.values()) {
+    for (const spec of specs) {
       writeNodeFiles(spec, keys);
       capabilitiesShared = seedQemuCapabilities(spec.paths.sub('cache')) && capabilitiesShared;
     }
     // Record what is being started before starting it, so a crash mid-way is cleaned up.
-    writeState(files.state, { name: o.name, nodes });
+    writeState(files.state, { name: o.name, wolAddress, nodes });
 
     // The guest image is built (or found in the cache) meanwhile, so the template is ready.
+    const running = nodes.filter((n) => n.state === 'on');
     const [, ...started] = await Promise.all([
       ensureGuestImage(),
-      ...running.map((n) => startNode(specs.get(n) as NodeSpec)),
+      ...running.map((n) => startNode(nodeSpec(dir, n))),
     ]);
     running.forEach((n, i) => Object.assign(n, started[i]));
     if (!capabilitiesShared) {
-      const first = [...specs.values()][0];
-      const caches = [...specs.values()].map((spec) => spec.paths.sub('cache'));
-      if (first !== undefined)
-        await probeAndShareQemuCapabilities(first.paths.libvirtSocket, caches);
+      const [first] = running;
+      const caches = specs.map((spec) => spec.paths.sub('cache'));
+      if (first !== undefined) await probeAndShareQemuCapabilities(first.libvirtSocket, caches);
     }
-    writeState(files.state, { name: o.name, nodes });
+    writeState(files.state, { name: o.name, wolAddress, nodes });
+    if (o.wakeOnLan) await startWakeOnLanListener(dir, wolAddress);
   } catch (error) {
     await stopCluster(o.name).catch(() => undefined);
     if (error instanceof ClusterError) throw error;
@@ -302,7 +341,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       { cause: error },
     );
   }
-  return new RunningCluster(o.name, dir, nodes);
+  return new RunningCluster(o.name, dir, nodes, wolAddress);
 }
 
 function writeState(file: string, state: ClusterState): void {
@@ -316,7 +355,7 @@ export function openCluster(name = DEFAULTS.name): Cluster | null {
   const file = clusterFiles(dir).state;
   if (!existsSync(file)) return null;
   const state = JSON.parse(readFileSync(file, 'utf8')) as ClusterState;
-  return new RunningCluster(state.name, dir, state.nodes);
+  return new RunningCluster(state.name, dir, state.nodes, state.wolAddress);
 }
 
 /** Per node: whether each of its processes is alive. */

@@ -1,13 +1,17 @@
 // Finding and stopping every process of a cluster, even after a crash left no record: a
 // process belongs to a cluster when its mount table holds a bind mount from the cluster's
 // directory, which is true of each node's namespace holder, libvirtd, sshd, the sessions
-// sshd started and the qemu guests libvirtd started, and of nothing else.
+// sshd started and the qemu guests libvirtd started, and of nothing else; or, for the
+// cluster's helpers in the host's namespace (the wake-on-LAN listener), when its command
+// line holds the argument helperMarker(dir).
 import { readFileSync, readdirSync } from 'node:fs';
 
 export interface ClusterProcess {
   pid: number;
   /** The program name (/proc/PID/comm), e.g. 'libvirtd', 'sshd', 'qemu-system-x86'. */
   comm: string;
+  /** In one of the cluster's namespaces (else a helper found by its command line). */
+  inNamespace: boolean;
 }
 
 function readProc(pid: number, file: string): string | null {
@@ -23,8 +27,15 @@ function mountRoots(mountinfo: string): string[] {
   return mountinfo.split('\n').map((line) => (line.split(' ')[3] ?? '').replace(/\\040/g, ' '));
 }
 
-/** Processes whose mount namespace has a bind mount from under `dir`. */
+/** The argument that marks a helper process of the cluster in `dir`. */
+export function helperMarker(dir: string): string {
+  return `--cluster-dir=${dir}`;
+}
+
+/** Processes whose mount namespace has a bind mount from under `dir`, and the helpers whose
+ *  command line has helperMarker(dir). */
 export function findProcessesUsing(dir: string): ClusterProcess[] {
+  const marker = helperMarker(dir.replace(/\/+$/, ''));
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;
   const found: ClusterProcess[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -32,10 +43,11 @@ export function findProcessesUsing(dir: string): ClusterProcess[] {
     const pid = Number(entry);
     if (pid === process.pid) continue;
     const mountinfo = readProc(pid, 'mountinfo');
-    if (mountinfo === null || !mountRoots(mountinfo).some((root) => root.startsWith(prefix)))
-      continue;
+    if (mountinfo === null) continue;
+    const inNamespace = mountRoots(mountinfo).some((root) => root.startsWith(prefix));
+    if (!inNamespace && !(readProc(pid, 'cmdline') ?? '').split('\0').includes(marker)) continue;
     const comm = (readProc(pid, 'comm') ?? '').trim();
-    found.push({ pid, comm });
+    found.push({ pid, comm, inNamespace });
   }
   return found;
 }
@@ -79,23 +91,27 @@ export async function terminate(pids: readonly number[], graceMs = 3000): Promis
 }
 
 /**
- * Stops everything running in a cluster's namespaces, in the order that loses least: guests
- * first (so libvirtd is not left waiting on them), then the daemons and their sessions, then
- * the namespace holders. The namespaces and their mounts go with their last process.
+ * Stops everything of a cluster (or of one node, given its directory), in the order that
+ * loses least: helpers first (the wake-on-LAN listener would start nodes again), then guests
+ * (so libvirtd is not left waiting on them), then the daemons and their sessions, then the
+ * namespace holders. The namespaces and their mounts go with their last process.
  */
 export async function stopProcessesUsing(dir: string): Promise<void> {
-  const isGuest = (p: ClusterProcess): boolean => p.comm.startsWith('qemu');
-  const isHolder = (p: ClusterProcess): boolean => p.comm === 'sleep';
-  await terminate(
+  const pidsOf = (keep: (p: ClusterProcess) => boolean): number[] =>
     findProcessesUsing(dir)
-      .filter(isGuest)
-      .map((p) => p.pid),
+      .filter(keep)
+      .map((p) => p.pid);
+  await terminate(
+    pidsOf((p) => !p.inNamespace),
     2000,
   );
-  const rest = findProcessesUsing(dir);
-  await terminate(rest.filter((p) => !isHolder(p)).map((p) => p.pid));
   await terminate(
-    findProcessesUsing(dir).map((p) => p.pid),
+    pidsOf((p) => p.comm.startsWith('qemu')),
+    2000,
+  );
+  await terminate(pidsOf((p) => p.comm !== 'sleep'));
+  await terminate(
+    pidsOf(() => true),
     1000,
   );
 }

@@ -5,12 +5,14 @@ import { parseArgs } from 'node:util';
 import { listClusters, openCluster, startCluster, stopCluster } from '../cluster.js';
 import { ClusterError, messageOf } from '../errors.js';
 import { ensureGuestImage } from '../guest-image.js';
+import { runWakeOnLanListener } from '../wol-listener.js';
 import { describeCluster, nextSteps } from './usage.js';
 
 const USAGE = `usage:
-  testcluster up [--nodes N] [--off N] [--name NAME] [--address-prefix P]
+  testcluster up [--nodes N] [--off N] [--name NAME] [--address-prefix P] [--no-wake-on-lan]
       start N nodes (default 3) plus N configured but off (default 0); node i at P(10+i),
-      P defaults to 127.0.0. (node1 at 127.0.0.11); an earlier run of NAME is replaced
+      P defaults to 127.0.0. (node1 at 127.0.0.11); an earlier run of NAME is replaced;
+      a magic packet to P1 port 9 (mclu on NODE) powers a node on
   testcluster down [--name NAME]     stop the cluster and remove all its files
   testcluster status [--name NAME]   show the clusters (or one) and how to use them
   testcluster image                  build the test guest image (cached) and print its path
@@ -33,6 +35,8 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       'address-prefix': { type: 'string' },
       debug: { type: 'boolean' },
+      'no-wake-on-lan': { type: 'boolean' },
+      'cluster-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
         nodes: integer(values.nodes, '--nodes', 3),
         offNodes: integer(values.off, '--off', 0),
         addressPrefix: values['address-prefix'] ?? '127.0.0.',
+        wakeOnLan: values['no-wake-on-lan'] !== true,
       });
       console.log(`started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       console.log(describeCluster(cluster));
@@ -75,6 +80,14 @@ async function main(argv: string[]): Promise<number> {
         console.log(describeCluster(cluster));
         console.log(nextSteps(cluster));
       }
+      return 0;
+    }
+    case 'wol-listener': {
+      // Internal: started by `up`, see wake-on-lan.ts.
+      const marker = process.argv.find((a) => a.startsWith('--cluster-dir='));
+      if (marker === undefined)
+        throw new ClusterError('BAD_OPTION', 'wol-listener needs --cluster-dir=DIR');
+      await runWakeOnLanListener(marker.slice('--cluster-dir='.length));
       return 0;
     }
     case 'image':

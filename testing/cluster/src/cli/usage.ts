@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from '../cluster.js';
 import { clusterHealth } from '../cluster.js';
+import { findProcessesUsing } from '../processes.js';
 import { templatesDir } from '../template.js';
 
 /** mclu's command line in this checkout (packages/mclu), if it is built. */
@@ -21,16 +22,19 @@ const MCLU_CLI = join(
 
 export function describeCluster(cluster: Cluster): string {
   const lines: string[] = [`cluster "${cluster.name}" (${cluster.dir})`];
-  for (const { node, holder, libvirtd, sshd } of clusterHealth(cluster)) {
+  for (const { node, libvirtd, sshd } of clusterHealth(cluster)) {
     const state =
-      node.state === 'off'
-        ? 'off (configured, nothing listening)'
-        : holder && libvirtd && sshd
-          ? 'on'
-          : `BROKEN (namespace ${holder ? 'up' : 'gone'}, libvirtd ${libvirtd ? 'up' : 'gone'}, sshd ${sshd ? 'up' : 'gone'}; restart with testcluster up --name ${cluster.name})`;
+      libvirtd && sshd
+        ? 'on'
+        : !libvirtd && !sshd
+          ? 'off (nothing listening)'
+          : `BROKEN (libvirtd ${libvirtd ? 'up' : 'gone'}, sshd ${sshd ? 'up' : 'gone'}; restart with testcluster up --name ${cluster.name})`;
     lines.push(
       `  ${node.name.padEnd(7)} ${node.sshDestination.padEnd(18)} ${node.macAddress}  ${state}`,
     );
+  }
+  if (wakeOnLanListening(cluster.dir)) {
+    lines.push(`  wake-on-LAN: a magic packet to ${cluster.wolAddress} powers a node on`);
   }
   return lines.join('\n');
 }
@@ -39,6 +43,7 @@ export function nextSteps(cluster: Cluster): string {
   const first = cluster.nodes[0];
   const second = cluster.nodes[1] ?? first;
   if (first === undefined || second === undefined) return '';
+  const off = clusterHealth(cluster).find((h) => !h.libvirtd && !h.sshd)?.node;
   const down =
     cluster.name === 'default' ? 'testcluster down' : `testcluster down --name ${cluster.name}`;
   const mclu = existsSync(MCLU_CLI)
@@ -57,8 +62,15 @@ export function nextSteps(cluster: Cluster): string {
     '  mclu list',
     `  mclu console demo               # its serial console (Ctrl+] leaves)`,
     `  mclu migrate demo ${second.name}       # live migration, disk copied`,
+    ...(off === undefined
+      ? []
+      : [`  mclu on ${off.name}                   # wake-on-LAN: the node starts`]),
     '  mclu destroy demo && mclu delete demo --yes',
     `  # when done (stops every process, removes every file):`,
     `  ${down}`,
   ].join('\n');
+}
+
+function wakeOnLanListening(dir: string): boolean {
+  return findProcessesUsing(dir).some((p) => !p.inNamespace);
 }
