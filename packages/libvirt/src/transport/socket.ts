@@ -26,6 +26,11 @@ function describeSocketError(
       return new LibvirtTransportError('EACCES', `permission denied opening ${peer}`, {
         cause: err,
       });
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return new LibvirtTransportError('CLOSED', `connection to ${peer} lost (reset by the peer)`, {
+        cause: err,
+      });
     case 'ETIMEDOUT':
       return new LibvirtTransportError('TIMEOUT', `timed out connecting to ${peer}`, {
         cause: err,
