@@ -24,7 +24,12 @@ import { ensureGuestImage } from './guest-image.js';
 import { clusterDir, NodePaths, STATE_ROOT } from './paths.js';
 import { probeAndShareQemuCapabilities, seedQemuCapabilities } from './qemu-caps.js';
 import { startWakeOnLanListener } from './wake-on-lan.js';
-import { checkAddressFree, checkNodePrerequisites, checkRoot } from './prerequisites.js';
+import {
+  checkAddressFree,
+  checkImagePrerequisites,
+  checkNodePrerequisites,
+  checkRoot,
+} from './prerequisites.js';
 import { findProcessesUsing, isAlive, stopProcessesUsing } from './processes.js';
 import { templatesDir } from './template.js';
 
@@ -249,6 +254,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const o: Required<ClusterOptions> = { ...DEFAULTS, ...options };
   checkOptions(o);
   checkNodePrerequisites();
+  checkImagePrerequisites();
   await stopCluster(o.name);
 
   const dir = clusterDir(o.name);
@@ -257,78 +263,24 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const nodes = Array.from({ length: o.nodes + o.offNodes }, (_, i) =>
     describeNode(dir, files.sshCommand, i + 1, o.addressPrefix, i < o.nodes),
   );
-  for (const node of nodes)
+  for (const node of nodes) {
     await checkAddressFree(node.address, node.name, clusterUsing(node.address));
-
+  }
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    ensureMountPoints();
-    await execChecked([
-      'ssh-keygen',
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      `tsvirt-cluster-${o.name}`,
-      '-f',
-      files.privateKey,
-    ]);
-    const keys = {
-      privateKey: readFileSync(files.privateKey, 'utf8'),
-      publicKey: readFileSync(`${files.privateKey}.pub`, 'utf8'),
-      knownHosts: '',
-    };
-    // Every node gets its files, off ones too, so that they can be powered on later.
-    const specs = nodes.map((n) => nodeSpec(dir, n));
-    const hostKeys = await Promise.all(specs.map((spec) => makeHostKey(spec)));
-    keys.knownHosts = nodes.map((n, i) => knownHostsLine(n.address, hostKeys[i] ?? '')).join('');
-
-    writeFileSync(files.knownHosts, keys.knownHosts);
-    writeFileSync(
-      files.sshConfig,
-      clusterSshConfig(
-        nodes.map((n) => n.address),
-        files.privateKey,
-        files.knownHosts,
-      ),
-    );
-    writeFileSync(files.sshCommand, sshWrapper(files.sshConfig), { mode: 0o755 });
-    writeFileSync(
-      files.mcluConfig,
-      mcluConf({
-        clusterName: o.name,
-        templatesDir,
-        sshConfig: files.sshConfig,
-        poweroffCommand: 'sh /etc/libvirt/tsvirt-poweroff',
-        wolAddress,
-        nodes: nodes.map((n) => ({
-          name: n.name,
-          sshDestination: n.sshDestination,
-          macAddress: n.macAddress,
-        })),
-      }),
-    );
-    let capabilitiesShared = true;
-    for (const spec of specs) {
-      writeNodeFiles(spec, keys);
-      capabilitiesShared = seedQemuCapabilities(spec.paths.sub('cache')) && capabilitiesShared;
-    }
+    const capabilitiesShared = await writeClusterFiles(o.name, dir, nodes, wolAddress);
     // Record what is being started before starting it, so a crash mid-way is cleaned up.
     writeState(files.state, { name: o.name, wolAddress, nodes });
 
     // The guest image is built (or found in the cache) meanwhile, so the template is ready.
     const running = nodes.filter((n) => n.state === 'on');
-    const [, ...started] = await Promise.all([
+    const [started] = await settleAll([
+      settleAll(running.map((n) => startNode(nodeSpec(dir, n)))),
       ensureGuestImage(),
-      ...running.map((n) => startNode(nodeSpec(dir, n))),
-    ]);
+    ] as const);
     running.forEach((n, i) => Object.assign(n, started[i]));
-    if (!capabilitiesShared) {
-      const [first] = running;
-      const caches = specs.map((spec) => spec.paths.sub('cache'));
-      if (first !== undefined) await probeAndShareQemuCapabilities(first.libvirtSocket, caches);
+    if (!capabilitiesShared && running[0] !== undefined) {
+      const caches = nodes.map((n) => nodeSpec(dir, n).paths.sub('cache'));
+      await probeAndShareQemuCapabilities(running[0].libvirtSocket, caches);
     }
     writeState(files.state, { name: o.name, wolAddress, nodes });
     if (o.wakeOnLan) await startWakeOnLanListener(dir, wolAddress);
@@ -342,6 +294,76 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     );
   }
   return new RunningCluster(o.name, dir, nodes, wolAddress);
+}
+
+/** Like Promise.all, but waits for every promise before failing, so that nothing is still
+ *  starting while a failed start is being cleaned up. */
+async function settleAll<T extends readonly unknown[]>(
+  promises: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(promises);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
+}
+
+/** Writes the cluster's key, ssh config, ssh wrapper, mclu.conf and every node's files (off
+ *  nodes too, so that they can be powered on later). Returns whether qemu's capabilities
+ *  were found in the shared cache. */
+async function writeClusterFiles(
+  name: string,
+  dir: string,
+  nodes: ClusterNode[],
+  wolAddress: string,
+): Promise<boolean> {
+  const files = clusterFiles(dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensureMountPoints();
+  await execChecked([
+    'ssh-keygen',
+    '-q',
+    '-t',
+    'ed25519',
+    '-N',
+    '',
+    '-C',
+    `tsvirt-cluster-${name}`,
+    '-f',
+    files.privateKey,
+  ]);
+  const specs = nodes.map((n) => nodeSpec(dir, n));
+  const hostKeys = await Promise.all(specs.map((spec) => makeHostKey(spec)));
+  const keys = {
+    privateKey: readFileSync(files.privateKey, 'utf8'),
+    publicKey: readFileSync(`${files.privateKey}.pub`, 'utf8'),
+    knownHosts: nodes.map((n, i) => knownHostsLine(n.address, hostKeys[i] ?? '')).join(''),
+  };
+  writeFileSync(files.knownHosts, keys.knownHosts);
+  const addresses = nodes.map((n) => n.address);
+  writeFileSync(files.sshConfig, clusterSshConfig(addresses, files.privateKey, files.knownHosts));
+  writeFileSync(files.sshCommand, sshWrapper(files.sshConfig), { mode: 0o755 });
+  writeFileSync(
+    files.mcluConfig,
+    mcluConf({
+      clusterName: name,
+      templatesDir,
+      sshConfig: files.sshConfig,
+      poweroffCommand: 'sh /etc/libvirt/tsvirt-poweroff',
+      wolAddress,
+      nodes: nodes.map((n) => ({
+        name: n.name,
+        sshDestination: n.sshDestination,
+        macAddress: n.macAddress,
+      })),
+    }),
+  );
+  let capabilitiesShared = true;
+  for (const spec of specs) {
+    writeNodeFiles(spec, keys);
+    capabilitiesShared = seedQemuCapabilities(spec.paths.sub('cache')) && capabilitiesShared;
+  }
+  return capabilitiesShared;
 }
 
 function writeState(file: string, state: ClusterState): void {
