@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { type AddressInfo, type Server, createServer, connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -29,18 +30,41 @@ import {
 
 const run = promisify(execFile);
 
+/** A TCP port on the node's address that forwards to its unix socket: libvirtd's TCP listener
+ *  needs SASL, which this client does not speak; the forwarder tests our TCP transport. */
+let tcpForwarder: Server | undefined;
+let tcpPort = 0;
+async function startTcpForwarder(): Promise<void> {
+  tcpForwarder = createServer((client) => {
+    const daemon = netConnect(node.libvirtSocket);
+    client.pipe(daemon).pipe(client);
+    const closeBoth = (): void => {
+      client.destroy();
+      daemon.destroy();
+    };
+    client.on('error', closeBoth).on('close', closeBoth);
+    daemon.on('error', closeBoth).on('close', closeBoth);
+  });
+  const server = tcpForwarder;
+  await new Promise<void>((resolve) => server.listen(0, node.address, resolve));
+  tcpPort = (server.address() as AddressInfo).port;
+}
+
 let cluster: Cluster;
 let node: ClusterNode;
 const virsh = (...args: string[]): Promise<string> => virshOn(node, ...args);
 before(async () => {
   cluster = await startTestCluster('api', 1);
   node = cluster.nodes[0]!;
+  await startTcpForwarder();
 });
 after(async () => {
+  tcpForwarder?.close();
   await cluster?.stop();
 });
 
 const transports = {
+  tcp: (): Promise<LibvirtConnection> => connect(`qemu+tcp://${node.address}:${tcpPort}/system`),
   unix: (): Promise<LibvirtConnection> => connect(node.unixUri),
   ssh: (): Promise<LibvirtConnection> => connect(node.uri, sshOptions(cluster)),
   'ssh with the netcat fallback': (): Promise<LibvirtConnection> =>
