@@ -37,7 +37,7 @@ export function emitDeclarations(shapes: QueryShape[], moduleName: string): stri
     .join('\n');
 }
 
-function paramsType(params: ParamShape[]): string {
+export function paramsType(params: ParamShape[]): string {
   if (params.length === 0) return 'Record<string, never>';
   const fields = params.map((p) => {
     const name = propertyName(p.name);
@@ -53,7 +53,7 @@ function paramsType(params: ParamShape[]): string {
   return `{ ${fields.join('; ')} }`;
 }
 
-function rowType(columns: ColumnShape[]): string {
+export function rowType(columns: ColumnShape[]): string {
   if (columns.length === 0) return 'Record<string, never>';
   const fields = columns.map(
     (c) => `${propertyName(c.name)}: ${c.tsType}${c.nullable ? ' | null' : ''}`,
