@@ -106,6 +106,38 @@ void test('an address in use is refused with the fix, and nothing is left', asyn
   await stopCluster(options.name);
 });
 
+void test('an address held by another test cluster names that cluster', async () => {
+  const holder = await startCluster({ ...options, nodes: 1 });
+  try {
+    await assert.rejects(startCluster({ ...options, name: 'it-other' }), (error: unknown) => {
+      assert.ok(error instanceof ClusterError);
+      assert.equal(error.code, 'ADDRESS_IN_USE');
+      assert.match(
+        error.message,
+        /belongs to test cluster "it-restart": stop it with testcluster down --name it-restart/,
+      );
+      return true;
+    });
+  } finally {
+    await holder.stop();
+  }
+  await stopCluster('it-other');
+});
+
+void test('a missing program names its Debian package and the install script', () => {
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  // With a PATH of sbin directories only, virsh, ssh, qemu... (in /usr/bin) are missing.
+  const r = spawnSync(process.execPath, [cli, 'up', '--name', 'it-missing'], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/sbin' },
+  });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^testcluster: missing virt-ssh-helper, virsh, qemu-system-x86_64, .*\(Debian packages libvirt-daemon libvirt-clients qemu-system-x86 .*\); run scripts\/install-debian-packages/,
+  );
+});
+
 void test('not root: the CLI says so and what to do', () => {
   const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
   const r = spawnSync(
