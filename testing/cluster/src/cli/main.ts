@@ -83,11 +83,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'wol-listener': {
-      // Internal: started by `up`, see wake-on-lan.ts.
-      const marker = process.argv.find((a) => a.startsWith('--cluster-dir='));
-      if (marker === undefined)
+      // Internal: started by `up` (see wake-on-lan.ts); runs until the cluster stops it.
+      const dir = values['cluster-dir'];
+      if (dir === undefined)
         throw new ClusterError('BAD_OPTION', 'wol-listener needs --cluster-dir=DIR');
-      await runWakeOnLanListener(marker.slice('--cluster-dir='.length));
+      await runWakeOnLanListener(dir);
       return 0;
     }
     case 'image':
