@@ -8,6 +8,7 @@ const HIGH_WATER = 64 << 20;
 
 interface Waiter {
   length: number;
+  allocate: ((n: number) => Buffer) | undefined;
   resolve(buf: Buffer): void;
   reject(err: Error): void;
 }
@@ -50,7 +51,7 @@ export class StreamReader {
     const w = this.waiter;
     if (w && this.buffered >= w.length) {
       this.waiter = undefined;
-      w.resolve(this.take(w.length));
+      w.resolve(this.take(w.length, w.allocate));
     }
     if (this.buffered > HIGH_WATER && !this.waiter) this.stream.pause();
   }
@@ -63,7 +64,7 @@ export class StreamReader {
     w?.reject(err);
   }
 
-  private take(length: number): Buffer {
+  private take(length: number, allocate: (n: number) => Buffer = Buffer.allocUnsafe): Buffer {
     this.buffered -= length;
     const first = this.chunks[0];
     if (first && first.length >= length) {
@@ -71,7 +72,7 @@ export class StreamReader {
       else this.chunks[0] = first.subarray(length);
       return first.subarray(0, length);
     }
-    const out = Buffer.allocUnsafe(length);
+    const out = allocate(length);
     let filled = 0;
     while (filled < length) {
       const chunk = this.chunks[0]!;
@@ -85,21 +86,22 @@ export class StreamReader {
   }
 
   /** The next `length` bytes, or undefined if they have not all arrived yet. */
-  tryRead(length: number): Buffer | undefined {
+  tryRead(length: number, allocate?: (n: number) => Buffer): Buffer | undefined {
     if (this.buffered < length) return undefined;
-    const buf = this.take(length);
+    const buf = this.take(length, allocate);
     if (this.buffered <= HIGH_WATER && this.stream.isPaused()) this.stream.resume();
     return buf;
   }
 
-  read(length: number): Promise<Buffer> {
-    const ready = this.tryRead(length);
+  /** The next `length` bytes; `allocate` provides the buffer when they must be joined. */
+  read(length: number, allocate?: (n: number) => Buffer): Promise<Buffer> {
+    const ready = this.tryRead(length, allocate);
     if (ready) return Promise.resolve(ready);
     if (this.ended) return Promise.reject(this.ended);
     if (this.waiter) return Promise.reject(new Error('StreamReader: concurrent reads'));
     if (this.stream.isPaused()) this.stream.resume();
     return new Promise((resolve, reject) => {
-      this.waiter = { length, resolve, reject };
+      this.waiter = { length, resolve, reject, allocate };
     });
   }
 

@@ -86,6 +86,7 @@ export class Connection {
   private readonly pendingWrites = new Set<Promise<void>>();
   private readonly allDone = new Set<Promise<void>>();
   private readonly pool = new BufferPool();
+  private readonly allocate = (n: number) => this.pool.get(n);
 
   constructor(
     private channel: Channel,
@@ -436,7 +437,9 @@ export class Connection {
           );
           continue;
         }
-        payload = this.reader.tryRead(length) ?? (await this.reader.read(length));
+        payload =
+          this.reader.tryRead(length, this.allocate) ??
+          (await this.reader.read(length, this.allocate));
       } else if (type === Cmd.DISC) {
         this.log('client disconnected (NBD_CMD_DISC)');
         return;
@@ -568,6 +571,8 @@ export class Connection {
         }
         case Cmd.WRITE:
           await this.withTimeout(layer.pwrite(payload!, offset, { fua }));
+          // The plugin is done with the payload (a timed-out one never gives it back).
+          this.pool.release(payload!);
           break;
         case Cmd.FLUSH:
           // Every write replied to before this flush must be on disk after it.

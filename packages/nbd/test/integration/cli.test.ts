@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { TSNBD, captive, requireTools, run, tempDir, uriOf } from '../helpers.js';
+import { FIXTURES, TSNBD, captive, requireTools, run, tempDir, uriOf } from '../helpers.js';
 
-requireTools('nbdinfo');
+requireTools('nbdinfo', 'qemu-io');
 
 void describe('tsnbd command line', () => {
   void it('--help lists every plugin and filter with its keys', async () => {
@@ -120,6 +120,20 @@ void describe('tsnbd command line', () => {
     } finally {
       tmp.cleanup();
     }
+  });
+
+  void it("the README's example plugin, compiled by tsc, serves and refuses as written", async () => {
+    const plugin = join(FIXTURES, '../../dist/test/fixtures/ramdisk.js');
+    const r = await captive(
+      'tsnbd',
+      [plugin, 'size=1M'],
+      `qemu-io -f raw -c 'write -P 0x12 1000 5000' -c 'read -P 0x12 1000 5000' -c 'write -P 0xff 0 1' "$uri"`,
+    );
+    assert.match(r.stdout, /read 5000\/5000 bytes at offset 1000/);
+    assert.match(r.stdout + r.stderr, /write failed: Input\/output error/);
+    const ts = await run(process.execPath, [TSNBD, '-f', join(FIXTURES, 'ramdisk.ts'), 'size=1M']);
+    assert.equal(ts.code, 1);
+    assert.match(ts.stderr, /cannot load TypeScript; compile it with tsc/);
   });
 
   void it('-s speaks NBD on stdin/stdout', async () => {
