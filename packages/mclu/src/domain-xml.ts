@@ -164,9 +164,13 @@ export function parseDomainXml(xml: string): ParsedDomain {
       model: first(iface.body, 'model')?.attrs['type'] ?? null,
     };
   });
-  const consoles = [...elements(devices, 'serial'), ...elements(devices, 'console')].map((c) => {
+  // A <console> of a serial port is the same device again: report the serials, and
+  // consoles only when there is no serial port.
+  const serials = elements(devices, 'serial');
+  const consoles = (serials.length > 0 ? serials : elements(devices, 'console')).map((c) => {
     const source = first(c.body, 'source')?.attrs['path'];
-    return `${c.attrs['type'] ?? '?'}${source ? ` ${source}` : ''}`;
+    const log = first(c.body, 'log')?.attrs['file'];
+    return `${c.attrs['type'] ?? '?'}${source ? ` ${source}` : ''}${log ? ` (log ${log})` : ''}`;
   });
   const graphics = elements(devices, 'graphics').map((g) => ({
     type: g.attrs['type'] ?? '',

@@ -320,6 +320,8 @@ program
       note(`connected to ${location.domain.name} on ${location.session.node.name}; Ctrl-] leaves`);
       await bridgeConsole(stream, process.stdin, process.stdout);
     });
+    // A pipe on stdin would keep the process alive after the console is left.
+    process.stdin.destroy();
   });
 
 program

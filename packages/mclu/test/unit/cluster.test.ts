@@ -134,7 +134,7 @@ void test('generated domain XML reads back with its disk, interface and console'
     },
   ]);
   assert.deepEqual(parsed.interfaces, [{ type: 'user', mac: null, source: null, model: 'virtio' }]);
-  assert.deepEqual(parsed.consoles, ['pty', 'pty']);
+  assert.deepEqual(parsed.consoles, ["pty (log /var/log/libvirt/qemu/t'1-serial.log)"]);
   const kvm = domainXml({
     name: 'n',
     domainType: 'kvm',
