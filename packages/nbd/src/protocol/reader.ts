@@ -64,7 +64,7 @@ export class StreamReader {
     w?.reject(err);
   }
 
-  private take(length: number, allocate: (n: number) => Buffer = Buffer.allocUnsafe): Buffer {
+  private take(length: number, allocate = (n: number): Buffer => Buffer.allocUnsafe(n)): Buffer {
     this.buffered -= length;
     const first = this.chunks[0];
     if (first && first.length >= length) {
