@@ -18,7 +18,15 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export function startPostgres(): TestServer {
+/** A free TCP port on 127.0.0.1 (for clients that cannot use a unix socket, like pgtyped). */
+export function freeLoopbackPort(): number {
+  const script =
+    "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})";
+  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
+}
+
+/** Starts a server on a unix socket; with `tcp`, also on 127.0.0.1 at a free port. */
+export function startPostgres(options: { tcp?: boolean } = {}): TestServer {
   if (!existsSync(join(PG_BIN, 'initdb'))) {
     throw new Error(
       `PostgreSQL server binaries not found in ${PG_BIN}: install Debian's postgresql package ` +
@@ -42,7 +50,8 @@ export function startPostgres(): TestServer {
     chownSync(dir, uid, gid);
   }
   const data = join(dir, 'data');
-  const port = 5432;
+  const port = options.tcp === true ? freeLoopbackPort() : 5432;
+  const listen = options.tcp === true ? '127.0.0.1' : "''";
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
   run('pg_ctl', [
     '-D',
@@ -51,7 +60,7 @@ export function startPostgres(): TestServer {
     '-l',
     join(dir, 'server.log'),
     '-o',
-    `-k ${dir} -c listen_addresses= -p ${port} -c fsync=off`,
+    `-k ${dir} -c listen_addresses=${listen} -p ${port} -c fsync=off`,
     'start',
   ]);
   const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
