@@ -58,7 +58,7 @@ export interface ConnectOptions {
 export interface LibvirtConnection {
   readonly uri: string;
   close(): Promise<void>;
-  /** Called once if the connection is lost (not after close()). */
+  /** Called once when the connection ends: with why it was lost, or code CLOSED after close(). */
   onClose(listener: (err: LibvirtTransportError) => void): void;
   getHostname(): Promise<string>;
   getLibVersion(): Promise<bigint>;
@@ -147,12 +147,21 @@ export async function connect(
   const readOnly = options.readOnly ?? false;
   const parsed = parseUri(uri, readOnly);
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  let rpc: RpcClient | null = null;
-  let transport: Transport | null = null;
+  // What the attempt has opened so far, so that a timeout can close it, even if it arrives later.
+  const opened: { transport: Transport | null; rpc: RpcClient | null; abandoned: boolean } = {
+    transport: null,
+    rpc: null,
+    abandoned: false,
+  };
 
   const handshake = async (): Promise<LibvirtConnection> => {
-    transport = await openTransport(parsed, options, timeoutMs);
-    rpc = new RpcClient(transport);
+    const transport = await openTransport(parsed, options, timeoutMs);
+    if (opened.abandoned) {
+      transport.close();
+      throw new LibvirtTransportError('CLOSED', `connecting to ${uri} was abandoned`);
+    }
+    opened.transport = transport;
+    const rpc = (opened.rpc = new RpcClient(transport));
     await authenticate(rpc);
     await rpc.call(Proc.connectOpen, { name: parsed.name, flags: readOnly ? ConnectFlags.RO : 0 });
     const keepalive = options.keepalive ?? DEFAULT_KEEPALIVE;
@@ -179,11 +188,10 @@ export async function connect(
   try {
     return await Promise.race([attempt, timeout]);
   } catch (e) {
-    attempt.catch(() => {}); // it fails too once the transport is closed below
-    const r = rpc as RpcClient | null;
-    const t = transport as Transport | null;
-    if (r !== null) await r.close();
-    else t?.close();
+    opened.abandoned = true;
+    attempt.catch(() => {}); // it fails too, once what it opened is closed below
+    if (opened.rpc !== null) await opened.rpc.close();
+    else opened.transport?.close();
     throw e;
   } finally {
     clearTimeout(timer);
@@ -287,11 +295,10 @@ class RemoteConnection implements LibvirtConnection {
   ) {
     rpc.onEvent(EventProc.DOMAIN_EVENT_CALLBACK_LIFECYCLE, (body) => {
       const m = decode(lifecycleMsg, body);
-      this.lifecycleListeners.get(m.callbackID)?.({
-        domain: toDomain(m.msg.dom),
-        event: m.msg.event,
-        detail: m.msg.detail,
-      });
+      const listener = this.lifecycleListeners.get(m.callbackID);
+      const event = { domain: toDomain(m.msg.dom), event: m.msg.event, detail: m.msg.detail };
+      // Outside the packet parser: a listener that throws must not break the connection.
+      if (listener !== undefined) queueMicrotask(() => listener(event));
     });
   }
 
