@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FIXTURES, TSNBD, captive, requireTools, run, sha256File, tempDir } from '../helpers.js';
 
-requireTools('nbdinfo', 'nbdcopy', 'qemu-img', 'qemu-io', 'nbdkit');
+requireTools('nbdinfo', 'nbdcopy', 'qemu-img', 'qemu-io', 'qemu-nbd', 'nbdkit');
 
 void describe('tsnbd with real clients', () => {
   const tmp = tempDir();
@@ -153,6 +153,18 @@ void describe('tsnbd with real clients', () => {
       ['beta', 2 << 20, 'the beta disk'],
       ['gamma', 4096, 'the gamma disk'],
     ]);
+  });
+
+  void it('qemu-nbd --list shows the exports, descriptions and meta contexts', async () => {
+    const r = await captive(
+      'tsnbd',
+      [join(FIXTURES, 'exports-plugin.mjs')],
+      'qemu-nbd --list -k "$unixsocket"',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /exports available: 3/);
+    assert.match(r.stdout, /export: 'beta'\n\s+description: the beta disk\n\s+size:\s+2097152/);
+    assert.match(r.stdout, /available meta contexts: 1\n\s+base:allocation/);
   });
 
   void it('-e picks the export in $uri and unknown exports are refused', async () => {
