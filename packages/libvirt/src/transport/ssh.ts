@@ -78,6 +78,8 @@ class SshTransport implements Transport {
   private stderr = '';
   private spawnError: NodeJS.ErrnoException | null = null;
   private closing = false;
+  /** Data came from the daemon: a later exit is a lost connection, not a failure to connect. */
+  private receivedData = false;
 
   constructor(
     private readonly child: ChildProcessWithoutNullStreams,
@@ -100,7 +102,10 @@ class SshTransport implements Transport {
     onData: (chunk: Buffer) => void;
     onClose: (reason: LibvirtTransportError) => void;
   }): void {
-    this.child.stdout.on('data', handlers.onData);
+    this.child.stdout.on('data', (chunk: Buffer) => {
+      this.receivedData = true;
+      handlers.onData(chunk);
+    });
     // 'close' comes after the process has exited and its pipes are drained: stderr is complete.
     this.child.on('close', (code: number | null, signal: NodeJS.Signals | null) => {
       handlers.onClose(this.describeExit(code, signal));
@@ -118,8 +123,25 @@ class SshTransport implements Transport {
     if (this.closing)
       return new LibvirtTransportError('CLOSED', `connection to ${this.peer} closed`);
     const line = sshFailureLine(this.stderr);
-    if (line !== null && code !== 0) return new LibvirtTransportError('SSH_FAILED', line);
     const how = signal !== null ? `was killed by ${signal}` : `exited with status ${String(code)}`;
+    // ssh got in, but the helper on the node found no daemon behind the socket.
+    const daemonDown =
+      line !== null
+        ? /libvirt-sock.*(Connection refused|No such file or directory)/.exec(line)
+        : null;
+    if (line !== null && daemonDown !== null) {
+      return new LibvirtTransportError(
+        daemonDown[1] === 'Connection refused' ? 'ECONNREFUSED' : 'ENOENT',
+        `libvirtd is not running on ${this.peer} (${line})`,
+      );
+    }
+    if (this.receivedData) {
+      return new LibvirtTransportError(
+        'CLOSED',
+        `connection to ${this.peer} lost: ${line ?? `ssh ${how}`}`,
+      );
+    }
+    if (line !== null && code !== 0) return new LibvirtTransportError('SSH_FAILED', line);
     return new LibvirtTransportError(
       code === 0 ? 'CLOSED' : 'SSH_FAILED',
       line !== null ? `${line} (ssh to ${this.peer} ${how})` : `ssh to ${this.peer} ${how}`,

@@ -164,16 +164,34 @@ void it('connection dropped mid-call: pending calls on unix and ssh reject, noth
     assert.equal(r.status, 'rejected');
     const e = r.reason as unknown;
     assert.ok(e instanceof LibvirtTransportError, String(e));
-    assert.ok(['CLOSED', 'SSH_FAILED'].includes(e.code), e.code);
+    assert.equal(e.code, 'CLOSED');
   }
   assert.match(
     ((results[0] as PromiseRejectedResult).reason as Error).message,
     /^connection to .*libvirt-sock (closed|lost \(reset by the peer\))$/,
   );
-  // And with the daemon gone, a new connection says so.
+  assert.match(
+    ((results[2] as PromiseRejectedResult).reason as Error).message,
+    /^connection to root@127\.0\.2\.11 lost: virt-ssh-helper: /,
+  );
+  // And with the daemon gone, a new connection says so, locally and through ssh.
   await assert.rejects(
     connect(node.unixUri),
     transportError('ECONNREFUSED', /is libvirtd running\?/),
+  );
+  await assert.rejects(
+    connect(node.uri, sshOptions(cluster)),
+    transportError(
+      'ECONNREFUSED',
+      /^libvirtd is not running on root@127\.0\.2\.11 \(virt-ssh-helper: cannot connect to /,
+    ),
+  );
+  await assert.rejects(
+    connect(node.uri, sshOptions(cluster, { ssh: { helper: 'netcat' } })),
+    transportError(
+      'ECONNREFUSED',
+      /^libvirtd is not running on root@127\.0\.2\.11 \(nc: .*Connection refused\)$/,
+    ),
   );
   await unix.close();
   await ssh.close();
