@@ -143,7 +143,6 @@ export async function bootGuest(
       api,
       pool,
       `${name}.${defaults.format}`,
-      defaults.format,
       local,
       events.onUploadProgress,
     );

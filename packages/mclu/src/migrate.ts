@@ -13,7 +13,7 @@ import {
   type NodeApi,
   type StorageVolRef,
 } from './node-api.js';
-import { ensureImagesPool, pump, volumeXml, type ProgressCallback } from './storage.js';
+import { emptyVolumeXml, ensureImagesPool, pump, type ProgressCallback } from './storage.js';
 
 export interface MigrateResult {
   name: string;
@@ -159,11 +159,10 @@ async function moveOffline(
         );
       });
       const info = await source.getStorageVolInfo(sourceVol);
-      const format = disk.format ?? 'raw';
       events.onStep?.(`copying ${path} to ${target.node.name}`);
       const targetVol = await target.api.createStorageVolXml(
         pool,
-        volumeXml(sourceVol.name, info.capacity, format),
+        emptyVolumeXml(sourceVol.name),
         0,
       );
       created.push(targetVol);

@@ -34,8 +34,11 @@ export async function ensureImagesPool(api: NodeApi, dir: string): Promise<Stora
   return pool;
 }
 
-export function volumeXml(name: string, capacityBytes: bigint, format: string): string {
-  return `<volume><name>${escapeXml(name)}</name><capacity unit='bytes'>${capacityBytes}</capacity><target><format type='${escapeXml(format)}'/></target></volume>`;
+/** An empty file-backed volume, to be filled by an upload. It is created raw and empty on
+ *  purpose: a volume created as qcow2 would get a header from qemu-img that an upload of a
+ *  shorter image would not fully overwrite. libvirt probes the real format on refresh. */
+export function emptyVolumeXml(name: string): string {
+  return `<volume><name>${escapeXml(name)}</name><capacity unit='bytes'>0</capacity><target><format type='raw'/></target></volume>`;
 }
 
 /** Writes a readable's bytes into a libvirt stream, reporting progress, then waits for the
@@ -68,13 +71,12 @@ export async function uploadNewVolume(
   api: NodeApi,
   pool: StoragePoolRef,
   name: string,
-  format: string,
   file: string,
   onProgress?: ProgressCallback,
 ): Promise<{ vol: StorageVolRef; path: string }> {
   const { size } = await stat(file);
   const bytes = BigInt(size);
-  const vol = await api.createStorageVolXml(pool, volumeXml(name, bytes, format), 0);
+  const vol = await api.createStorageVolXml(pool, emptyVolumeXml(name), 0);
   try {
     const stream = await api.uploadStorageVol(vol, 0n, bytes, 0);
     await pump(createReadStream(file), stream, bytes, onProgress);

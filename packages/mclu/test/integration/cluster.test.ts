@@ -343,7 +343,7 @@ void describe('mclu on a real cluster', { timeout: 20 * 60_000 }, () => {
     );
   });
 
-  void test('shutdown, start, reboot, destroy, delete', async () => {
+  void test('shutdown, start, reboot, destroy', async () => {
     // The tiny guest has no ACPI daemon: it may ignore the request. Ask, wait a little,
     // and accept either outcome honestly; destroy if it is still running.
     const shutdown = await mclu('shutdown', 'g1', '--wait', '15');
@@ -362,16 +362,37 @@ void describe('mclu on a real cluster', { timeout: 20 * 60_000 }, () => {
     assert.match(await ok('destroy', 'g1'), /g1: destroy done; now shut off/);
     assert.equal((await virshGuests(node('node2'))).get('g1'), 'shut off');
 
-    const disk = join(node('node2').imagesDir, 'g1.qcow2');
+    assert.equal(existsSync(join(node('node2').imagesDir, 'g1.qcow2')), true);
+  });
+
+  void test('migrate a stopped guest offline: definition and disk move, and it boots there', async () => {
+    const out = await ok('migrate', 'g1', 'node3');
+    assert.match(out, /migrated g1 \(offline\) from node2 to node3; now shut off/);
+    assert.equal((await virshGuests(node('node2'))).has('g1'), false, 'g1 still defined on node2');
+    assert.equal((await virshGuests(node('node3'))).get('g1'), 'shut off');
+    assert.equal(
+      existsSync(join(node('node2').imagesDir, 'g1.qcow2')),
+      false,
+      'source disk left behind',
+    );
+    // The copied disk is a sound image: the guest boots from it on node3.
+    await ok('start', 'g1');
+    await waitForSerial(node('node3'), 'g1', new RegExp(`${GUEST_MARKER} booted`));
+  });
+
+  void test('delete removes the guest and its disk', async () => {
+    const disk = join(node('node3').imagesDir, 'g1.qcow2');
     assert.equal(existsSync(disk), true);
     const noYes = await mclu('delete', 'g1');
     assert.equal(noYes.code, 2, 'delete without --yes and without a terminal must not delete');
+    assert.match(noYes.stderr, /Not asked: standard input is not a terminal; add --yes to confirm/);
+    assert.equal((await virshGuests(node('node3'))).get('g1'), 'running');
     const out = await ok('delete', 'g1', '--yes');
     assert.match(
       out,
-      /deleted g1 from node2\n {2}removed disk \/var\/lib\/libvirt\/images\/g1\.qcow2/,
+      /deleted g1 from node3\n {2}removed disk \/var\/lib\/libvirt\/images\/g1\.qcow2/,
     );
-    assert.equal((await virshGuests(node('node2'))).has('g1'), false);
+    assert.equal((await virshGuests(node('node3'))).has('g1'), false);
     assert.equal(existsSync(disk), false, 'disk still there after delete');
   });
 
