@@ -8,7 +8,10 @@ import { pgliteDatabase } from '../src/runtime/pglite-driver.js';
 import type { Database } from '../src/runtime/database.js';
 import { startPostgres } from '../test/support/postgres-server.js';
 
-const ITERATIONS = 3000;
+// The machine is shared and noisy: variants run interleaved in rounds, each reported by its
+// median round.
+const ROUNDS = 7;
+const PER_ROUND = 500;
 const SCHEMA = `create table contacts (id int primary key, hostid int not null, name text not null,
   subject text, created timestamptz not null default now());
 insert into contacts (id, hostid, name, subject)
@@ -19,13 +22,27 @@ const POSITIONAL = 'select id, name, subject, created from contacts where hostid
 type Untyped = { query(sql: string, params: object): Promise<unknown[]> };
 const untyped = (db: Database): Untyped => db;
 
-async function measure(label: string, fn: (i: number) => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 200; i++) await fn(i); // warm up
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < ITERATIONS; i++) await fn(i);
-  const us = Number(process.hrtime.bigint() - start) / 1e3 / ITERATIONS;
-  console.log(`${label.padEnd(40)} ${us.toFixed(1).padStart(8)} µs/query`);
-  return us;
+type Variant = [label: string, fn: (i: number) => Promise<unknown>];
+
+/** Median µs per query of each variant, the variants interleaved round by round. */
+async function measure(variants: Variant[]): Promise<number[]> {
+  for (const [, fn] of variants) for (let i = 0; i < 300; i++) await fn(i); // warm up
+  const samples: number[][] = variants.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [k, [, fn]] of variants.entries()) {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < PER_ROUND; i++) await fn(i);
+      samples[k]?.push(Number(process.hrtime.bigint() - start) / 1e3 / PER_ROUND);
+    }
+  }
+  return variants.map(([label], k) => {
+    const sorted = [...(samples[k] ?? [])].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+    console.log(
+      `${label.padEnd(40)} ${median.toFixed(1).padStart(8)} µs/query (median of ${ROUNDS} rounds)`,
+    );
+    return median;
+  });
 }
 
 const server = startPostgres();
@@ -35,22 +52,25 @@ try {
   await client.query(SCHEMA);
   const db = untyped(pgDatabase(client));
   const params = (i: number) => ({ hostid: i % 10, max: 100 });
-  console.log(`${ITERATIONS} queries each, returning 10 rows of 4 columns`);
-  const rawUnnamed = await measure('pg raw (unnamed statement)', (i) =>
-    client.query(POSITIONAL, [i % 10, 100]),
-  );
-  const rawNamed = await measure('pg raw (named prepared statement)', (i) =>
-    client.query({ name: 'raw', text: POSITIONAL, values: [i % 10, 100] }),
-  );
-  const typed = await measure('pgts over pg', (i) => db.query(SQL, params(i)));
+  console.log(`${ROUNDS} rounds of ${PER_ROUND} queries, each returning 10 rows of 4 columns`);
+  const [rawUnnamed = 0, rawNamed = 0, typed = 0] = await measure([
+    ['pg raw (unnamed statement)', (i) => client.query(POSITIONAL, [i % 10, 100])],
+    [
+      'pg raw (named prepared statement)',
+      (i) => client.query({ name: 'raw', text: POSITIONAL, values: [i % 10, 100] }),
+    ],
+    ['pgts over pg', (i) => db.query(SQL, params(i))],
+  ]);
   console.log(`ratio pgts/pg raw unnamed:   ${(typed / rawUnnamed).toFixed(2)}`);
   console.log(`ratio pgts/pg raw prepared:  ${(typed / rawNamed).toFixed(2)}`);
 
   const lite = await PGlite.create();
   await lite.exec(SCHEMA);
   const liteDb = untyped(pgliteDatabase(lite));
-  const liteRaw = await measure('PGlite raw', (i) => lite.query(POSITIONAL, [i % 10, 100]));
-  const liteTyped = await measure('pgts over PGlite', (i) => liteDb.query(SQL, params(i)));
+  const [liteRaw = 0, liteTyped = 0] = await measure([
+    ['PGlite raw', (i) => lite.query(POSITIONAL, [i % 10, 100])],
+    ['pgts over PGlite', (i) => liteDb.query(SQL, params(i))],
+  ]);
   console.log(`ratio pgts/PGlite raw:       ${(liteTyped / liteRaw).toFixed(2)}`);
   await lite.close();
 } finally {
