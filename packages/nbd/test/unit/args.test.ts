@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseCommandLine } from '../../src/cli/args.js';
+import { ConfigError } from '../../src/errors.js';
+
+void describe('tsnbd command line parsing', () => {
+  void it('reads nbdkit-shaped command lines', () => {
+    const cl = parseCommandLine([
+      '-U',
+      '-',
+      '-r',
+      '--filter=cow',
+      '--filter',
+      'offset',
+      '-e',
+      'disk',
+      'file',
+      'disk.img',
+      'offset=1M',
+      '--run',
+      'qemu-img info $uri',
+    ]);
+    assert.equal(cl.unixSocket, '-');
+    assert.equal(cl.readonly, true);
+    assert.deepEqual(cl.filters, ['cow', 'offset']);
+    assert.equal(cl.exportName, 'disk');
+    assert.equal(cl.plugin, 'file');
+    assert.deepEqual(cl.params, [
+      { key: undefined, value: 'disk.img' },
+      { key: 'offset', value: '1M' },
+    ]);
+    assert.equal(cl.run, 'qemu-img info $uri');
+  });
+
+  void it('treats values with = but no key-like prefix as magic values', () => {
+    const cl = parseCommandLine(['data', '@4 "a=b"']);
+    assert.deepEqual(cl.params, [{ key: undefined, value: '@4 "a=b"' }]);
+  });
+
+  void it('accepts glued short options and TLS options', () => {
+    const cl = parseCommandLine(['-p10809', '--tls=require', '--tls-psk=/k', 'null']);
+    assert.equal(cl.port, 10809);
+    assert.equal(cl.tls, 'require');
+    assert.equal(cl.tlsPsk, '/k');
+  });
+
+  void it('rejects bad values with a ConfigError naming them', () => {
+    assert.throws(() => parseCommandLine(['-p', 'x', 'null']), ConfigError);
+    assert.throws(() => parseCommandLine(['--tls=maybe', 'null']), /--tls=maybe/);
+    assert.throws(() => parseCommandLine(['--nope', 'null']), /unknown option --nope/);
+    assert.throws(() => parseCommandLine(['-U']), /-U needs a value/);
+  });
+});
