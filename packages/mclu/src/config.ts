@@ -113,9 +113,11 @@ export function loadConfig(
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(file, `cannot read the configuration file: ${messageOf(error)}`, {
-      cause: error,
-    });
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    const reason = missing
+      ? 'no such configuration file; check the path given with -f or $MCLU_CONFIG'
+      : `cannot read the configuration file: ${messageOf(error)}`;
+    throw new ConfigError(file, reason, { cause: error });
   }
   return parseConfig(text, file);
 }

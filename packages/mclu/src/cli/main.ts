@@ -50,6 +50,7 @@ const program = new Command('mclu')
   )
   .option('--debug', 'show stack traces of errors')
   .showHelpAfterError('(run `mclu --help` for usage)')
+  .allowExcessArguments(false)
   .exitOverride();
 
 function globals(): GlobalOptions {

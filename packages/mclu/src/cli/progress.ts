@@ -30,9 +30,15 @@ export function progressBar(label: string): Progress {
         bar.setTotal(Number(total));
         bar.update(Number(done), payload);
       }
+      // Done: clear the bar now, so that the next message starts on a clean line.
+      if (done >= total) {
+        bar.stop();
+        started = false;
+      }
     },
     stop() {
       if (started) bar.stop();
+      started = false;
     },
   };
 }
