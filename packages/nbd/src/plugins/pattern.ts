@@ -6,62 +6,49 @@ import { parseSize } from '../size.js';
 
 const SPAN = 65536;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-/** Byte-swapped low 16 bits of each word offset inside a 64 KiB span. */
-const LOW_TABLE = Uint32Array.from({ length: SPAN / 8 }, (_, k) => bswap32(k * 8));
+/** The last two bytes (big-endian) of each word inside a 64 KiB span, as little-endian u16. */
+const LOW16 = Uint16Array.from(
+  { length: SPAN / 8 },
+  (_, k) => ((k * 8) >>> 8) | (((k * 8) & 0xff) << 8),
+);
+const spanWord = Buffer.alloc(8);
+
+/**
+ * A whole 64 KiB-aligned span: its words share their first six bytes, so one native fill of
+ * that 8-byte word, then one 16-bit store per word for the last two bytes.
+ */
+function fillSpan(buf: Buffer, at: number, value: number): void {
+  spanWord.writeUInt32BE(Math.floor(value / 0x100000000), 0);
+  spanWord.writeUInt32BE(value >>> 0, 4);
+  buf.fill(spanWord, at, at + SPAN);
+  const u16 = new Uint16Array(buf.buffer, buf.byteOffset + at, SPAN / 2);
+  for (let k = 0, j = 3; k < SPAN / 8; k++, j += 4) u16[j] = LOW16[k]!;
+}
+
+/** Any range, a byte at a time from each word: for the unaligned edges of a request. */
+function fillRange(buf: Buffer, offset: number, from: number, to: number): void {
+  const word = Buffer.allocUnsafe(8);
+  for (let at = from; at < to;) {
+    const wordOffset = at - (at % 8);
+    word.writeUInt32BE(Math.floor(wordOffset / 0x100000000), 0);
+    word.writeUInt32BE(wordOffset >>> 0, 4);
+    const stop = Math.min(wordOffset + 8, to);
+    word.copy(buf, at - offset, at - wordOffset, stop - wordOffset);
+    at = stop;
+  }
+}
 
 /** Fills `buf` with the pattern for the disk bytes starting at `offset`. */
 export function fillPattern(buf: Buffer, offset: number): void {
   const end = offset + buf.length;
-  const firstWord = Math.floor(offset / 8) * 8;
-  let at = firstWord;
-  // Unaligned head and tail bytes are taken from a scratch word.
-  const word = Buffer.allocUnsafe(8);
-  const writeWordAt = (wordOffset: number) => {
-    word.writeUInt32BE(Math.floor(wordOffset / 0x100000000), 0);
-    word.writeUInt32BE(wordOffset >>> 0, 4);
-    const from = Math.max(wordOffset, offset);
-    const to = Math.min(wordOffset + 8, end);
-    word.copy(buf, from - offset, from - wordOffset, to - wordOffset);
-  };
-  if (at < offset) {
-    writeWordAt(at);
-    at += 8;
+  for (let at = offset; at < end;) {
+    const spanEnd = Math.min(at - (at % SPAN) + SPAN, end);
+    const whole = at % SPAN === 0 && spanEnd - at === SPAN;
+    if (whole && LITTLE_ENDIAN && (buf.byteOffset + at - offset) % 2 === 0) {
+      fillSpan(buf, at - offset, at);
+    } else fillRange(buf, offset, at, spanEnd);
+    at = spanEnd;
   }
-  const alignedEnd = Math.floor(end / 8) * 8;
-  const start = at - offset;
-  if (alignedEnd > at) {
-    // Fast path over whole words with 32-bit stores. Within a 64 KiB-aligned span the
-    // high word is constant and the low word differs only in its low 16 bits, which come
-    // from a precomputed table, so each word costs two stores and an OR.
-    const words = (alignedEnd - at) / 8;
-    if ((buf.byteOffset + start) % 4 === 0 && LITTLE_ENDIAN) {
-      const u32 = new Uint32Array(buf.buffer, buf.byteOffset + start, words * 2);
-      let i = 0;
-      while (i < words) {
-        const value = at + i * 8;
-        const spanEnd = Math.min(words, i + (SPAN - (value % SPAN)) / 8);
-        const hi = bswap32(Math.floor(value / 0x100000000));
-        const mid = bswap32((value >>> 0) & 0xffff0000);
-        let k = (value % SPAN) / 8;
-        for (let j = 2 * i; i < spanEnd; i++, j += 2, k++) {
-          u32[j] = hi;
-          u32[j + 1] = mid | LOW_TABLE[k]!;
-        }
-      }
-    } else {
-      for (let i = 0; i < words; i++) {
-        const value = at + i * 8;
-        buf.writeUInt32BE(Math.floor(value / 0x100000000), start + i * 8);
-        buf.writeUInt32BE(value >>> 0, start + i * 8 + 4);
-      }
-    }
-    at = alignedEnd;
-  }
-  if (at < end) writeWordAt(at);
-}
-
-function bswap32(x: number): number {
-  return (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
 }
 
 export function createPatternPlugin() {

@@ -463,8 +463,13 @@ export class Connection {
       }
       if (this.output.writableLength > MAX_QUEUED_OUTPUT && !this.dead) {
         await new Promise<void>((resolve) => {
-          this.output.once('drain', resolve);
-          this.output.once('close', resolve);
+          const done = () => {
+            this.output.off('drain', done);
+            this.output.off('close', done);
+            resolve();
+          };
+          this.output.on('drain', done);
+          this.output.on('close', done);
         });
       }
     }
