@@ -19,6 +19,8 @@ export class LibvirtStream extends Duplex implements StreamSink {
   private serial = 0;
   private finishCallback: ((err?: Error | null) => void) | null = null;
   private done = false;
+  /** We sent our finish: an abort after it would only confuse the daemon. */
+  private sentFinish = false;
 
   /** @internal created by LibvirtConnection */
   constructor(
@@ -41,10 +43,10 @@ export class LibvirtStream extends Duplex implements StreamSink {
 
   /** Abort the stream: the daemon discards it (an upload in progress is not completed). */
   abort(): Promise<void> {
-    if (!this.done) {
+    if (!this.done && !this.sentFinish && this.rpc.closedReason === null) {
       this.sendPacket(MessageStatus.ERROR, new Uint8Array(0));
-      this.close();
     }
+    if (!this.done) this.detach();
     this.destroy();
     return Promise.resolve();
   }
@@ -63,7 +65,8 @@ export class LibvirtStream extends Duplex implements StreamSink {
     );
   }
 
-  private close(): void {
+  /** No more packets for this stream, either way. */
+  private detach(): void {
     this.done = true;
     this.rpc.removeStream(this.serial);
   }
@@ -86,18 +89,18 @@ export class LibvirtStream extends Duplex implements StreamSink {
         // End of data from the daemon, or its confirmation of our finish.
         this.push(null);
         if (this.finishCallback !== null) {
-          this.close();
+          this.detach();
           this.finishCallback();
           this.finishCallback = null;
         } else if (!this.done) {
           // The daemon ended a read stream: confirm, as libvirt's own client does, so it can
           // release the stream; our writable side has nothing more to say.
           this.sendPacket(MessageStatus.OK, new Uint8Array(0));
-          this.close();
+          this.detach();
         }
         return;
       case MessageStatus.ERROR:
-        this.close();
+        this.detach();
         this.destroy(decodeRemoteError(body, this.procedure.name));
         return;
       default:
@@ -140,6 +143,7 @@ export class LibvirtStream extends Duplex implements StreamSink {
     this.finishCallback = callback;
     try {
       this.sendPacket(MessageStatus.OK, new Uint8Array(0));
+      this.sentFinish = true;
     } catch (e) {
       this.finishCallback = null;
       callback(e as Error);
@@ -147,7 +151,7 @@ export class LibvirtStream extends Duplex implements StreamSink {
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    if (!this.done && this.rpc.closedReason === null) {
+    if (!this.done && !this.sentFinish && this.rpc.closedReason === null) {
       // Destroyed locally before the end: tell the daemon to drop its side.
       try {
         this.sendPacket(MessageStatus.ERROR, new Uint8Array(0));
@@ -155,7 +159,7 @@ export class LibvirtStream extends Duplex implements StreamSink {
         // the connection is going away anyway
       }
     }
-    if (!this.done) this.close();
+    if (!this.done) this.detach();
     const pending = this.finishCallback;
     this.finishCallback = null;
     pending?.(err ?? new Error('stream destroyed before the daemon confirmed its end'));

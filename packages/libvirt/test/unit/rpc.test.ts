@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { XdrReader, XdrWriter, encode } from '@tsvirt/xdr';
-import { LibvirtError, LibvirtTransportError } from '../../src/index.js';
+import { LibvirtError, LibvirtStream, LibvirtTransportError } from '../../src/index.js';
 import { Proc } from '../../src/protocol/procedures.js';
 import {
   type MessageHeader,
@@ -248,5 +248,89 @@ void describe('RpcClient', () => {
       events.map((e) => e.toString()),
       ['evnt'],
     );
+  });
+});
+
+void describe('LibvirtStream', () => {
+  /** A stream opened the way the connection opens one (the call has serial 1). */
+  function open(): {
+    peer: ScriptedPeer;
+    stream: LibvirtStream;
+    packet: (status: number, body: string | Uint8Array) => Buffer;
+    statuses: () => number[];
+  } {
+    const peer = new ScriptedPeer();
+    const rpc = new RpcClient(peer);
+    const stream = new LibvirtStream(rpc, { number: 208, name: 'STORAGE_VOL_UPLOAD' });
+    const vol = { pool: 'default', name: 'v', key: '/v' };
+    const args = { vol, offset: 0n, length: 0n, flags: 0 };
+    const { serial } = rpc.callWithStream(Proc.storageVolUpload, args, stream);
+    stream.attach(serial);
+    peer.feed(peer.reply(serial, 208, new Uint8Array(0)));
+    const header = { prog: REMOTE_PROGRAM, vers: 1, proc: 208, type: MessageType.STREAM, serial };
+    return {
+      peer,
+      stream,
+      packet: (status, body) =>
+        ScriptedPeer.packet(
+          { ...header, status },
+          typeof body === 'string' ? Buffer.from(body) : body,
+        ),
+      statuses: () =>
+        peer.sent.filter((p) => p.header.type === MessageType.STREAM).map((p) => p.header.status),
+    };
+  }
+  const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+  void it('sends written bytes raw (no XDR padding), in bounded packets, then finish', async () => {
+    const { peer, stream, packet, statuses } = open();
+    const data = Buffer.alloc(300_001, 0xab); // more than one packet, not a multiple of 4
+    stream.write(data);
+    const done = stream.finish();
+    await tick();
+    const { CONTINUE, OK } = MessageStatus;
+    assert.deepEqual(statuses(), [CONTINUE, CONTINUE, OK]);
+    const sent = peer.sent.filter((p) => p.header.type === MessageType.STREAM);
+    assert.ok(Buffer.concat(sent.map((p) => p.body)).equals(data));
+    peer.feed(packet(OK, '')); // the daemon confirms
+    await done;
+  });
+
+  void it('an empty data packet ends a read stream, which then sends its finish', async () => {
+    const { peer, stream, packet, statuses } = open();
+    peer.feed(
+      Buffer.concat([packet(MessageStatus.CONTINUE, 'abc'), packet(MessageStatus.CONTINUE, '')]),
+    );
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    assert.equal(Buffer.concat(chunks).toString(), 'abc');
+    await tick();
+    assert.deepEqual(statuses(), [MessageStatus.OK]); // finish, and no abort after it
+  });
+
+  void it('an error packet from the daemon destroys the stream with the LibvirtError', async () => {
+    const { peer, stream, packet } = open();
+    const failed = new Promise<unknown>((resolve) => stream.on('error', resolve));
+    const message = 'cannot write: No space left on device';
+    const nulls = { dom: null, str1: null, str2: null, str3: null, net: null };
+    const body = encode(remoteError, {
+      code: 38,
+      domain: 18,
+      message,
+      level: 2,
+      int1: 0,
+      int2: 0,
+      ...nulls,
+    });
+    peer.feed(packet(MessageStatus.ERROR, body));
+    const e = await failed;
+    assert.ok(e instanceof LibvirtError && e.code === 38 && e.message === message);
+  });
+
+  void it('abort tells the daemon and ends the stream locally', async () => {
+    const { stream, statuses } = open();
+    await stream.abort();
+    assert.deepEqual(statuses(), [MessageStatus.ERROR]);
+    assert.equal(stream.destroyed, true);
   });
 });
