@@ -183,10 +183,7 @@ export async function bootGuest(
         (e: unknown) => undone.push(`could not remove ${action.what}: ${messageOf(e)}`),
       );
     }
-    const cause =
-      error instanceof GuestError || error instanceof OperationError
-        ? error.message
-        : messageOf(error);
+    const cause = messageOf(error);
     throw new OperationError(
       'BOOT_FAILED',
       `${request.start ? 'boot' : 'build'} of ${name} failed while ${current}: ${cause}${undone.length > 0 ? ` (${undone.join('; ')})` : ''}`,

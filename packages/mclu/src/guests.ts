@@ -121,7 +121,7 @@ function stateError(guest: GuestLocation, what: string, hint: string): GuestErro
   );
 }
 
-/** Polls until the guest is shut off or the time is up; returns the last state seen. */
+/** Polls until the guest is in state `wanted` or the time is up; returns the last state seen. */
 export async function waitForState(
   guest: GuestLocation,
   wanted: DomainState,

@@ -139,13 +139,6 @@ async function moveOffline(
   events: MigrateEvents,
 ): Promise<string[]> {
   const source = guest.session.api;
-  const download = source.downloadStorageVol?.bind(source);
-  if (download === undefined) {
-    throw new OperationError(
-      'MIGRATE_FAILED',
-      'moving a stopped guest needs volume download, which this libvirt client does not offer; start the guest and migrate it live',
-    );
-  }
   const pool = await ensureImagesPool(target.api, images);
   const created: StorageVolRef[] = [];
   let newXml = xml;
@@ -166,7 +159,7 @@ async function moveOffline(
         0,
       );
       created.push(targetVol);
-      const from = await download(sourceVol, 0n, 0n, 0);
+      const from = await source.downloadStorageVol(sourceVol, 0n, 0n, 0);
       const to = await target.api.uploadStorageVol(targetVol, 0n, 0n, 0);
       await pump(from, to, info.allocation, events.onProgress);
       const newPath = await target.api.getStorageVolPath(targetVol);

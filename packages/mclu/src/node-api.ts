@@ -119,8 +119,7 @@ export interface NodeApi {
     length: bigint,
     flags?: number,
   ): Promise<LibvirtStream>;
-  /** Not in the contract: offline migration uses it when the client offers it. */
-  downloadStorageVol?(
+  downloadStorageVol(
     vol: StorageVolRef,
     offset: bigint,
     length: bigint,

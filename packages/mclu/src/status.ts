@@ -1,6 +1,7 @@
 // `status` and `list`: what each node has and runs. One round trip per question per node
 // (node info, free memory, and the stats of all its guests at once), all nodes in parallel.
 import type { Cluster, OnlineSession } from './cluster.js';
+import { messageOf } from './errors.js';
 import {
   DOMAIN_STATES,
   DomainStats,
@@ -98,10 +99,7 @@ export async function clusterStatus(cluster: Cluster): Promise<NodeStatus[]> {
       try {
         return await nodeStatus(session);
       } catch (error) {
-        return offStatus(
-          session.node.name,
-          `libvirt: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        return offStatus(session.node.name, `libvirt: ${messageOf(error)}`);
       }
     }),
   );
@@ -124,7 +122,7 @@ export async function listGuests(cluster: Cluster, all: boolean): Promise<GuestL
       } catch (error) {
         unreachable.push({
           node: session.node.name,
-          error: `libvirt: ${error instanceof Error ? error.message : String(error)}`,
+          error: `libvirt: ${messageOf(error)}`,
         });
         return [];
       }

@@ -5,7 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { bootGuest } from '../boot.js';
-import { Cluster } from '../cluster.js';
+import { Cluster, configuredNode } from '../cluster.js';
 import { loadConfig, type MucluConfig } from '../config.js';
 import { MucluError, OperationError, UsageError } from '../errors.js';
 import {
@@ -23,7 +23,6 @@ import { parseSize } from '../size.js';
 import { clusterStatus, listGuests } from '../status.js';
 import { findTemplates, queryTemplate, templateSearchPath } from '../templates.js';
 import { runViewer, viewerCommand } from '../viewer.js';
-import { configuredNode } from '../cluster.js';
 import { wakeNode } from '../wol.js';
 import { bridgeConsole } from './console.js';
 import * as format from './format.js';

@@ -164,6 +164,7 @@ export class FakeNode implements NodeApi {
   migrateToUri3 = notUsed;
   getJobInfo = notUsed;
   openConsole = notUsed;
+  downloadStorageVol = notUsed;
   listAllStoragePools(): Promise<StoragePoolRef[]> {
     return Promise.resolve(this.pools.map((p) => p.ref));
   }
