@@ -82,7 +82,7 @@ export class QueryAnalyzer {
       const type = this.catalog.type(oid);
       // A list is bound as one array parameter: its element type is what the caller lists.
       const elementOid = p.kind === 'list' && type?.category === 'A' ? type.elem : oid;
-      return { name: p.name, kind: p.kind, tsType: this.types.tsType(elementOid) };
+      return { name: p.name, kind: p.kind, tsType: this.types.tsType(elementOid, 'param') };
     });
 
     const shapes = columns.map((c, k): ColumnShape => {

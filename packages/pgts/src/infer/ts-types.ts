@@ -24,8 +24,11 @@ export class TypeMapper {
     private readonly options: TypeMappingOptions,
   ) {}
 
-  /** The TypeScript type (without `| null`) of a value of type `oid`. */
-  tsType(oid: number): string {
+  /**
+   * The TypeScript type (without `| null`) of a value of type `oid`. A composite value is an
+   * object when read, but is passed as its record literal text (`'("Main St",5)'`).
+   */
+  tsType(oid: number, use: 'result' | 'param' = 'result'): string {
     const type = this.catalog.type(oid);
     if (type === undefined) return 'unknown';
     const override =
@@ -35,14 +38,14 @@ export class TypeMapper {
       case 'e':
         return (type.labels ?? []).map((l) => JSON.stringify(l)).join(' | ') || 'string';
       case 'd':
-        return this.tsType(type.base);
+        return this.tsType(type.base, use);
       case 'c':
-        return this.compositeType(type.relid);
+        return use === 'param' ? 'string' : this.compositeType(type.relid);
       default:
         break;
     }
     if (type.category === 'A' && type.elem !== 0) {
-      const element = this.tsType(type.elem);
+      const element = this.tsType(type.elem, use);
       return /^[\w.]+$/.test(element) ? `${element}[]` : `Array<${element}>`;
     }
     return tsTypeOfKind(valueKind(type.name), this.options.int8, this.options.date);

@@ -3,8 +3,16 @@
 // the expected error; `pgts generate` writes the file, reports invalid SQL as file:line:col
 // with PostgreSQL's message, and works against a PostgreSQL 15 server too.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -135,6 +143,67 @@ void describe('sample project', () => {
       assert.equal(readFileSync(join(dir, 'src/pgts.generated.d.ts'), 'utf8'), before);
       assert.equal(pgts(dir, ['check']).code, 1);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  void test('migrations: a directory of .sql files applied in natural order; a schema error has file:line:col', () => {
+    const dir = copyApp();
+    try {
+      const schema = readFileSync(join(dir, 'schema.sql'), 'utf8');
+      const [types = '', tables = ''] = schema.split('create table hosts');
+      mkdirSync(join(dir, 'migrations'));
+      writeFileSync(join(dir, 'migrations', '2_types.sql'), types);
+      writeFileSync(join(dir, 'migrations', '10_tables.sql'), `create table hosts${tables}`);
+      rmSync(join(dir, 'schema.sql'));
+      writeFileSync(join(dir, 'pgts.config.json'), JSON.stringify({ migrations: 'migrations' }));
+      const ok = pgts(dir, ['check']);
+      assert.equal(ok.code, 0, ok.err);
+      writeFileSync(
+        join(dir, 'migrations', '11_broken.sql'),
+        'create table x (\n  id int,\n  y nosuchtype\n);\n',
+      );
+      const broken = pgts(dir, ['check']);
+      assert.equal(broken.code, 1);
+      assert.match(
+        broken.err,
+        /migrations\/11_broken\.sql:3:5: applying the schema failed: type "nosuchtype" does not exist/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  void test('pgts watch regenerates when a source changes and stops on SIGINT', async () => {
+    const dir = copyApp();
+    const child = spawn(process.execPath, [CLI, 'watch'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const waitFor = async (pattern: RegExp): Promise<void> => {
+      for (let i = 0; i < 600 && !pattern.test(output); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.match(output, pattern);
+    };
+    try {
+      await waitFor(/10 queries unchanged/);
+      writeFileSync(
+        join(dir, 'src/extra.ts'),
+        "import type { Database } from '@tsvirt/pgts';\n" +
+          "export const f = (db: Database) => db.query('select 42 as answer');\n",
+      );
+      await waitFor(/11 queries wrote/);
+      assert.match(
+        readFileSync(join(dir, 'src/pgts.generated.d.ts'), 'utf8'),
+        /"select 42 as answer": \{/,
+      );
+    } finally {
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGINT');
+      await exited;
       rmSync(dir, { recursive: true, force: true });
     }
   });

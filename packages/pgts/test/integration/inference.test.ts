@@ -108,6 +108,12 @@ const CASES: Array<[string, string, string]> = [
     '{ id: number; name: string; owner: string | null }',
   ],
   ['delete from hosts where id = $id', '{ id: number }', 'Record<string, never>'],
+  // A composite parameter is its record literal text; enum and array parameters are typed.
+  [
+    'update everything set a = $a, m = $m, moods = $moods where id = $id',
+    '{ a: string; m: "sad" | "ok" | "happy"; moods: Array<"sad" | "ok" | "happy">; id: number }',
+    'Record<string, never>',
+  ],
   // Overrides in the SQL: "col!" non-null, "col?" nullable.
   [
     'select c.subject as "subject!", c.name as "name?" from contacts c',

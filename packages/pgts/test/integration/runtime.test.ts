@@ -29,16 +29,22 @@ const INSERT_EVERYTHING = `insert into everything values ($id, $i2, $i4, $i8, $n
 
 const INJECTION = "x'); drop table hosts; --";
 
-function suite(
-  label: string,
-  open: () => Promise<{ db: Database; close: () => Promise<void> }>,
-): void {
+interface Opened {
+  db: Database;
+  /** The same connection with `{ int8: 'bigint', date: 'Date' }`. */
+  custom: Database;
+  close: () => Promise<void>;
+}
+
+function suite(label: string, open: () => Promise<Opened>): void {
   void describe(label, () => {
     let db: Untyped;
+    let custom: () => Untyped;
     let close: () => Promise<void>;
     before(async () => {
       const opened = await open();
       db = untyped(opened.db);
+      custom = () => untyped(opened.custom);
       close = opened.close;
     });
     after(async () => close());
@@ -181,6 +187,13 @@ function suite(
       assert.deepEqual(rows, [{ id: 20 }]);
     });
 
+    void test('int8 as bigint and date as Date when asked for', async () => {
+      const row = await custom().one(
+        "select 9007199254740993::int8 as big, '2024-02-29'::date as d",
+      );
+      assert.deepEqual(row, { big: 9007199254740993n, d: new Date('2024-02-29T00:00:00Z') });
+    });
+
     void test('result column override suffixes are removed from the row keys', async () => {
       const row = await db.one('select 1 as "one!", null::text as "two?"');
       assert.deepEqual(row, { one: 1, two: null });
@@ -200,6 +213,7 @@ suite('node-postgres against PostgreSQL 15', async () => {
   pool = new pg.Pool({ connectionString: server.url, max: 2 });
   return {
     db: pgDatabase(pool),
+    custom: pgDatabase(pool, { int8: 'bigint', date: 'Date' }),
     close: async () => {
       await pool?.end();
       await server?.stop();
@@ -231,5 +245,9 @@ void describe('node-postgres prepared statements', () => {
 suite('PGlite', async () => {
   const lite = await PGlite.create();
   await lite.exec(TEST_SCHEMA);
-  return { db: pgliteDatabase(lite), close: () => lite.close() };
+  return {
+    db: pgliteDatabase(lite),
+    custom: pgliteDatabase(lite, { int8: 'bigint', date: 'Date' }),
+    close: () => lite.close(),
+  };
 });
