@@ -95,6 +95,12 @@ const CASES: Array<[string, string, string]> = [
     'Record<string, never>',
     '{ total: string; any: boolean; first: string | null }',
   ],
+  // A required parameter is non-null in the result, an optional one is not; window ranks.
+  [
+    'select $?x::text as x, $y::int as y, row_number() over (order by id) as rn from hosts',
+    '{ x?: string | null | undefined; y: number }',
+    '{ x: string | null; y: number; rn: string }',
+  ],
   // Set operations: nullable if any branch is.
   [
     'select name from hosts union all select subject from contacts',
