@@ -85,6 +85,16 @@ for (const [transport, open] of Object.entries(transports)) {
       assert.equal(await conn.getHostname(), (await virsh('hostname')).trim());
     });
 
+    void it('getLibVersion matches the library version virsh version reports', async () => {
+      const [major = 0, minor = 0, micro = 0] = (
+        fields(await virsh('version')).get('Using library') ?? ''
+      )
+        .replace('libvirt ', '')
+        .split('.')
+        .map(Number);
+      assert.equal(await conn.getLibVersion(), BigInt(major * 1_000_000 + minor * 1000 + micro));
+    });
+
     void it('getNodeInfo matches virsh nodeinfo', async () => {
       const info = await conn.getNodeInfo();
       const v = fields(await virsh('nodeinfo'));

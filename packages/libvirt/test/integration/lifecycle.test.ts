@@ -23,6 +23,8 @@ import {
   type LifecycleEvent,
   type StorageVolRef,
   DomainEventType,
+  DomainJobType,
+  DomainXmlFlags,
   DomainStatsTypes,
   LibvirtError,
   MigrateFlags,
@@ -104,7 +106,13 @@ void it('defineDomainXml: virsh sees the guest, shut off, with our XML', async (
   assert.equal(dom.id, -1);
   assert.equal((await virsh(node1, 'domstate', NAME)).trim(), 'shut off');
   assert.equal((await virsh(node1, 'domuuid', NAME)).trim(), dom.uuid);
-  assert.ok((await conn1.getDomainXml(dom)).includes(`<source file='${path}'/>`));
+  const xml = await conn1.getDomainXml(dom);
+  assert.ok(xml.includes(`<source file='${path}'/>`));
+  assert.equal(`${xml}\n`, await virsh(node1, 'dumpxml', NAME)); // virsh adds a newline
+  assert.equal(
+    `${await conn1.getDomainXml(dom, DomainXmlFlags.INACTIVE | DomainXmlFlags.SECURE)}\n`,
+    await virsh(node1, 'dumpxml', '--inactive', '--security-info', NAME),
+  );
   await waitFor('the DEFINED event', () => sawEvent(DomainEventType.DEFINED));
 });
 
@@ -140,7 +148,9 @@ void it('createDomain starts it: running for virsh, STARTED event, info and stat
   assert.equal(rec?.params.get('state.state'), 1);
   assert.equal(rec?.params.get('vcpu.current'), 1);
   assert.equal(rec?.params.get('balloon.maximum'), 128n * 1024n);
-  assert.equal((await conn1.getJobInfo(running)).type, 0); // no job
+  assert.equal((await conn1.getJobInfo(running)).type, DomainJobType.NONE);
+  assert.equal(fields(await virsh(node1, 'domjobinfo', NAME)).get('Job type'), 'None');
+  assert.equal(await conn1.isDomainActive(running), true);
   // User-mode networking has no DHCP lease in a libvirt network: both say there is none.
   assert.deepEqual(await conn1.getDomainInterfaceAddresses(running, 'lease'), []);
   assert.equal(lines(await virsh(node1, 'domifaddr', NAME, '--source', 'lease')).length, 2); // header only
