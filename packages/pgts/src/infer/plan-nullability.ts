@@ -18,6 +18,8 @@ export interface PlanNode {
   'CTE Name'?: string;
   'Subplan Name'?: string;
   Strategy?: string;
+  'Group Key'?: string[];
+  'Grouping Sets'?: unknown[];
   Output?: string[];
   Plans?: PlanNode[];
 }
@@ -65,6 +67,45 @@ const ALWAYS_NON_NULL_FUNCTIONS = new Set([
   'pg_backend_pid',
   'array',
   'row',
+]);
+
+/**
+ * Aggregates that are non-null over a non-empty group of non-null inputs (or always, for the
+ * array and JSON ones). A GROUP BY group is never empty; a whole table may be.
+ */
+const GROUP_AGGREGATES = new Set([
+  'max',
+  'min',
+  'sum',
+  'avg',
+  'string_agg',
+  'bool_and',
+  'bool_or',
+  'every',
+  'bit_and',
+  'bit_or',
+]);
+const ALWAYS_IN_GROUP = new Set([
+  'array_agg',
+  'json_agg',
+  'jsonb_agg',
+  'json_object_agg',
+  'jsonb_object_agg',
+]);
+
+/** Nodes that pass their input's rows through (so an aggregate below still shapes them). */
+const PASS_THROUGH = new Set([
+  'Sort',
+  'Incremental Sort',
+  'Limit',
+  'Unique',
+  'Result',
+  'Gather',
+  'Gather Merge',
+  'Materialize',
+  'Memoize',
+  'WindowAgg',
+  'LockRows',
 ]);
 
 /** Non-null as soon as one argument is non-null. */
@@ -139,6 +180,8 @@ export class PlanNullability {
   /** InitPlan/SubPlan nodes by the name their results are printed with ($0, "InitPlan 1", "SubPlan 2"). */
   private readonly subplans = new Map<string, PlanNode>();
   private readonly relationScans: PlanNode[] = [];
+  /** Whether the output being judged is computed over GROUP BY groups (never empty). */
+  private grouped = false;
 
   constructor(
     private readonly root: PlanNode,
@@ -198,7 +241,15 @@ export class PlanNullability {
   private outputNonNull(node: PlanNode, index: number, depth: number): boolean {
     if (depth > 20) return false;
     const expr = node.Output?.[index];
-    if (expr !== undefined) return this.exprNonNull(tokenize(expr), depth);
+    if (expr !== undefined) {
+      const saved = this.grouped;
+      this.grouped = overGroups(node);
+      try {
+        return this.exprNonNull(tokenize(expr), depth);
+      } finally {
+        this.grouped = saved;
+      }
+    }
     // Set operations (Append, MergeAppend...) print no output list: every member must agree.
     const members = (node.Plans ?? []).filter(
       (p) => p['Parent Relationship'] === 'Member' || p['Parent Relationship'] === 'Outer',
@@ -274,6 +325,10 @@ export class PlanNullability {
     if (ALWAYS_NON_NULL_FUNCTIONS.has(name)) return true;
     if (close !== tokens.length - 1) return false; // OVER (...), FILTER, subscripts...
     if (ANY_ARGUMENT_FUNCTIONS.has(name)) return args.some((a) => this.exprNonNull(a, depth));
+    if (this.grouped && ALWAYS_IN_GROUP.has(name)) return true;
+    if (this.grouped && GROUP_AGGREGATES.has(name)) {
+      return aggregateArguments(args).every((a) => this.exprNonNull(a, depth));
+    }
     if (STRICT_FUNCTIONS.has(name)) return args.every((a) => this.exprNonNull(a, depth));
     return false;
   }
@@ -330,6 +385,36 @@ export class PlanNullability {
     const only = this.relationScans[0];
     return [...this.scans.values()].some((s) => s.node === only && s.nullExtended);
   }
+}
+
+/** Whether `node` outputs rows of an aggregate with a GROUP BY (and no grouping sets). */
+function overGroups(node: PlanNode): boolean {
+  let current: PlanNode | undefined = node;
+  while (current !== undefined) {
+    if (current['Node Type'] === 'Aggregate') {
+      return (current['Group Key']?.length ?? 0) > 0 && current['Grouping Sets'] === undefined;
+    }
+    if (!PASS_THROUGH.has(current['Node Type'])) return false;
+    const inputs: PlanNode[] = (current.Plans ?? []).filter(
+      (p) => p['Parent Relationship'] !== 'InitPlan' && p['Parent Relationship'] !== 'SubPlan',
+    );
+    current = inputs.length === 1 ? inputs[0] : undefined;
+  }
+  return false;
+}
+
+/** An aggregate's value arguments: DISTINCT and a trailing ORDER BY removed. */
+function aggregateArguments(args: Token[][]): Token[][] {
+  return args.map((arg, k) => {
+    let tokens = arg[0]?.kind === 'ident' && arg[0].text === 'distinct' ? arg.slice(1) : arg;
+    if (k === args.length - 1) {
+      const order = tokens.findIndex(
+        (t, i) => t.kind === 'ident' && t.text === 'order' && tokens[i + 1]?.text === 'by',
+      );
+      if (order > 0) tokens = tokens.slice(0, order);
+    }
+    return tokens;
+  });
 }
 
 /** The position of `column` in a producing plan's output, matched by column name. */

@@ -83,7 +83,18 @@ const CASES: Array<[string, string, string]> = [
   [
     "select count(*) as n, max(name) as top, coalesce(max(name), 'none') as top2, 1 as one, name || '!' as loud from hosts group by name",
     'Record<string, never>',
-    '{ n: string; top: string | null; top2: string; one: number; loud: string }',
+    '{ n: string; top: string; top2: string; one: number; loud: string }',
+  ],
+  // Aggregates: a GROUP BY group is never empty, a whole table may be.
+  [
+    "select c.hostid, max(c.name) as top, min(c.subject) as low, string_agg(distinct c.name, ',' order by c.name) as names, array_agg(c.subject) as subjects from contacts c group by c.hostid order by 1",
+    'Record<string, never>',
+    '{ hostid: number | null; top: string; low: string | null; names: string; subjects: string[] }',
+  ],
+  [
+    'select max(name) as top, sum(id) as total from hosts',
+    'Record<string, never>',
+    '{ top: string | null; total: string | null }',
   ],
   [
     "select case when id > 1 then 'big' else 'small' end as size, case when id > 1 then 'big' end as maybe, owner is null as orphan from hosts",
