@@ -20,14 +20,11 @@ import {
   Opt,
   REQUEST_MAGIC,
   Rep,
-  ReplyFlag,
-  ReplyType,
-  SIMPLE_REPLY_MAGIC,
-  STRUCTURED_REPLY_MAGIC,
   TFlag,
 } from '../protocol/constants.js';
 import { BufferPool } from '../protocol/buffer-pool.js';
 import { StreamReader } from '../protocol/reader.js';
+import { CONTEXT_ID_BASE_ALLOCATION, ReplyWriter } from './replies.js';
 import { Parser, readU64, writeU64 } from '../protocol/wire.js';
 import type { OpenLayer, Stack } from './stack.js';
 
@@ -62,8 +59,6 @@ const MAX_OPTIONS = 256;
 const MAX_STRING = 4096;
 const MAX_IN_FLIGHT = 64;
 const MAX_QUEUED_OUTPUT = 32 << 20;
-const CONTEXT_ID_BASE_ALLOCATION = 1;
-const SMALL_REPLY = 64 * 1024;
 
 interface ExportState {
   layer: OpenLayer;
@@ -77,7 +72,7 @@ class CloseConnection extends Error {}
 export class Connection {
   private reader: StreamReader;
   private output: Writable;
-  private structured = false;
+  private replies: ReplyWriter;
   private metaBaseAllocation = false;
   private isTls = false;
   private export: ExportState | undefined;
@@ -94,6 +89,7 @@ export class Connection {
   ) {
     this.reader = new StreamReader(channel.input);
     this.output = channel.output;
+    this.replies = new ReplyWriter(this.output, this.pool);
   }
 
   private log(message: string): void {
@@ -184,9 +180,10 @@ export class Connection {
           break;
         case Opt.STRUCTURED_REPLY:
           if (data.length !== 0) this.optReply(option, Rep.ERR_INVALID, 'unexpected payload');
-          else if (this.structured) this.optReply(option, Rep.ERR_INVALID, 'already negotiated');
+          else if (this.replies.structured)
+            this.optReply(option, Rep.ERR_INVALID, 'already negotiated');
           else {
-            this.structured = true;
+            this.replies.structured = true;
             this.optReply(option, Rep.ACK);
           }
           break;
@@ -270,7 +267,7 @@ export class Connection {
     this.output = secure;
     this.isTls = true;
     // A structured-reply negotiation made in clear text does not carry over (spec).
-    this.structured = false;
+    this.replies = new ReplyWriter(secure, this.pool);
     this.metaBaseAllocation = false;
   }
 
@@ -357,7 +354,7 @@ export class Connection {
       return;
     }
     if (option === Opt.SET_META_CONTEXT) {
-      if (!this.structured) {
+      if (!this.replies.structured) {
         this.optReply(option, Rep.ERR_INVALID, 'SET_META_CONTEXT needs structured replies');
         return;
       }
@@ -395,7 +392,7 @@ export class Connection {
         flags |= TFlag.SEND_WRITE_ZEROES;
         if (await layer.canFastZero()) flags |= TFlag.SEND_FAST_ZERO;
       }
-      if (this.structured) flags |= TFlag.SEND_DF;
+      if (this.replies.structured) flags |= TFlag.SEND_DF;
       if (await layer.canMultiConn()) flags |= TFlag.CAN_MULTI_CONN;
       if ((await layer.canCache()) !== 'none') flags |= TFlag.SEND_CACHE;
       const declared = await layer.blockSize();
@@ -429,7 +426,7 @@ export class Connection {
         if (length > state.blockSize.maximum || length > this.options.maxPayload) {
           // Too big to hold: drop it as it streams past and refuse the request.
           await this.reader.skip(length);
-          this.replyError(
+          this.replies.replyError(
             cookie,
             false,
             NbdErrno.EINVAL,
@@ -499,7 +496,7 @@ export class Connection {
     const allowed =
       CmdFlag.FUA |
       (type === Cmd.WRITE_ZEROES ? CmdFlag.NO_HOLE | CmdFlag.FAST_ZERO : 0) |
-      (type === Cmd.READ && this.structured ? CmdFlag.DF : 0) |
+      (type === Cmd.READ && this.replies.structured ? CmdFlag.DF : 0) |
       (type === Cmd.BLOCK_STATUS ? CmdFlag.REQ_ONE : 0);
     if (flags & ~allowed) return [NbdErrno.EINVAL, `flags 0x${flags.toString(16)} not allowed`];
     if (flags & CmdFlag.FUA && !(state.flags & TFlag.SEND_FUA)) {
@@ -532,7 +529,10 @@ export class Connection {
       case Cmd.READ:
       case Cmd.WRITE:
         if (length > state.blockSize.maximum) {
-          return [this.structured ? NbdErrno.EOVERFLOW : NbdErrno.EINVAL, 'request too large'];
+          return [
+            this.replies.structured ? NbdErrno.EOVERFLOW : NbdErrno.EINVAL,
+            'request too large',
+          ];
         }
         break;
       default:
@@ -560,7 +560,7 @@ export class Connection {
   ): Promise<void> {
     const problem = this.check(state, type, flags, offset, length);
     if (problem) {
-      this.replyError(cookie, type === Cmd.READ || type === Cmd.BLOCK_STATUS, ...problem);
+      this.replies.replyError(cookie, type === Cmd.READ || type === Cmd.BLOCK_STATUS, ...problem);
       return;
     }
     const layer = state.layer;
@@ -571,7 +571,7 @@ export class Connection {
           const buf = this.pool.get(length);
           // On failure buf is dropped, not pooled: a timed-out plugin may still fill it.
           await this.withTimeout(layer.pread(buf, offset));
-          this.replyRead(cookie, offset, buf);
+          this.replies.replyRead(cookie, offset, buf);
           return;
         }
         case Cmd.WRITE:
@@ -602,120 +602,20 @@ export class Connection {
         case Cmd.BLOCK_STATUS: {
           const reqOne = (flags & CmdFlag.REQ_ONE) !== 0;
           const extents = await this.withTimeout(layer.extents(length, offset, { reqOne }));
-          this.replyBlockStatus(cookie, normalizeExtents(extents, offset, length, reqOne));
+          this.replies.replyBlockStatus(cookie, normalizeExtents(extents, offset, length, reqOne));
           return;
         }
       }
-      this.replySimple(cookie, 0);
+      this.replies.replySimple(cookie, 0);
     } catch (err) {
       this.log(`request ${type} at ${offset}+${length} failed: ${messageOf(err)}`);
-      this.replyError(
+      this.replies.replyError(
         cookie,
         type === Cmd.READ || type === Cmd.BLOCK_STATUS,
         errnoOf(err),
         messageOf(err),
       );
     }
-  }
-
-  // ---- Replies ------------------------------------------------------------------------
-
-  private replySimple(cookie: Buffer, error: number, data?: Buffer): void {
-    if (this.dead) return;
-    const header = Buffer.allocUnsafe(16);
-    header.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
-    header.writeUInt32BE(error, 4);
-    cookie.copy(header, 8);
-    if (!data) {
-      this.output.write(header);
-      return;
-    }
-    this.writeWithData(header, data);
-  }
-
-  /**
-   * Sends a reply header and its data. Small replies are joined into one buffer (one
-   * syscall, no writev bookkeeping); large ones go out corked as a writev without copying.
-   */
-  private writeWithData(header: Buffer, data: Buffer): void {
-    if (data.length <= SMALL_REPLY) {
-      const joined = Buffer.allocUnsafe(header.length + data.length);
-      header.copy(joined, 0);
-      data.copy(joined, header.length);
-      this.pool.release(data);
-      this.output.write(joined);
-      return;
-    }
-    this.output.cork();
-    this.output.write(header);
-    this.output.write(data, () => this.pool.release(data));
-    this.output.uncork();
-  }
-
-  private chunkHeader(
-    cookie: Buffer,
-    flags: number,
-    type: number,
-    length: number,
-    extra: number,
-  ): Buffer {
-    const header = Buffer.allocUnsafe(20 + extra);
-    header.writeUInt32BE(STRUCTURED_REPLY_MAGIC, 0);
-    header.writeUInt16BE(flags, 4);
-    header.writeUInt16BE(type, 6);
-    cookie.copy(header, 8);
-    header.writeUInt32BE(length, 16);
-    return header;
-  }
-
-  private replyRead(cookie: Buffer, offset: number, data: Buffer): void {
-    if (!this.structured) {
-      this.replySimple(cookie, 0, data);
-      return;
-    }
-    if (this.dead) return;
-    const header = this.chunkHeader(
-      cookie,
-      ReplyFlag.DONE,
-      ReplyType.OFFSET_DATA,
-      8 + data.length,
-      8,
-    );
-    writeU64(header, offset, 20);
-    this.writeWithData(header, data);
-  }
-
-  /** An error reply: a structured ERROR chunk when the command needs one, else simple. */
-  private replyError(
-    cookie: Buffer,
-    structuredOnly: boolean,
-    errno: number,
-    message: string,
-  ): void {
-    if (!this.structured || !structuredOnly) {
-      this.replySimple(cookie, errno);
-      return;
-    }
-    if (this.dead) return;
-    const text = Buffer.from(message.slice(0, 1024));
-    const header = this.chunkHeader(cookie, ReplyFlag.DONE, ReplyType.ERROR, 6 + text.length, 6);
-    header.writeUInt32BE(errno, 20);
-    header.writeUInt16BE(text.length, 24);
-    this.output.write(Buffer.concat([header, text]));
-  }
-
-  private replyBlockStatus(cookie: Buffer, extents: Extent[]): void {
-    if (this.dead) return;
-    const body = 4 + 8 * extents.length;
-    const reply = this.chunkHeader(cookie, ReplyFlag.DONE, ReplyType.BLOCK_STATUS, body, body);
-    reply.writeUInt32BE(CONTEXT_ID_BASE_ALLOCATION, 20);
-    let at = 24;
-    for (const e of extents) {
-      reply.writeUInt32BE(e.length, at);
-      reply.writeUInt32BE(e.type, at + 4);
-      at += 8;
-    }
-    this.output.write(reply);
   }
 }
 
