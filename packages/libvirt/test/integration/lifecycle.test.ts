@@ -19,6 +19,7 @@ import {
 } from '@tsvirt/testcluster';
 import {
   type DomainRef,
+  type JobInfo,
   type LibvirtConnection,
   type LifecycleEvent,
   type StorageVolRef,
@@ -184,7 +185,32 @@ void it('peer-to-peer live migration with storage copy moves the running guest t
     MigrateFlags.PERSIST_DEST |
     MigrateFlags.UNDEFINE_SOURCE |
     MigrateFlags.NON_SHARED_DISK;
-  await conn1.migrateToUri3(dom, node2.uri, { migrate_disks: ['vda'] }, flags);
+  // Limited to 8 MiB/s so that the job can be watched, on the same connection, while it runs.
+  const migration = conn1.migrateToUri3(
+    dom,
+    node2.uri,
+    { migrate_disks: ['vda'], bandwidth: 8n },
+    flags,
+  );
+  let finished = false;
+  const jobs: JobInfo[] = [];
+  const stop = (): void => {
+    finished = true;
+  };
+  migration.then(stop, stop);
+  while (!finished) {
+    jobs.push(
+      await conn1
+        .getJobInfo(dom)
+        .catch(() => ({ type: -1, dataTotal: 0n, dataProcessed: 0n, dataRemaining: 0n })),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await migration;
+  assert.ok(
+    jobs.some((j) => j.type === DomainJobType.UNBOUNDED && j.dataTotal > 0n),
+    `a migration job was seen while it ran: ${jobs.map((j) => j.type).join(',')}`,
+  );
   assert.equal((await virsh(node2, 'domstate', NAME)).trim(), 'running');
   assert.equal(lines(await virsh(node1, 'list', '--all', '--name')).includes(NAME), false);
   dom = await conn2.lookupDomainByName(NAME);
