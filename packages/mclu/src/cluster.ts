@@ -1,7 +1,7 @@
 // One command's view of the cluster: a libvirt connection to every node it needs, opened in
 // parallel, each within a bounded time. A node that cannot be reached is kept with the
 // reason and otherwise ignored, so one dead node never blocks or fails the others.
-import type { MucluConfig, NodeConfig } from './config.js';
+import type { McluConfig, NodeConfig } from './config.js';
 import { messageOf, NodeError } from './errors.js';
 import type { NodeApi } from './node-api.js';
 
@@ -21,10 +21,10 @@ export type NodeSession =
 export type OnlineSession = Extract<NodeSession, { state: 'on' }>;
 
 export class Cluster {
-  readonly config: MucluConfig;
+  readonly config: McluConfig;
   readonly sessions: readonly NodeSession[];
 
-  private constructor(config: MucluConfig, sessions: NodeSession[]) {
+  private constructor(config: McluConfig, sessions: NodeSession[]) {
     this.config = config;
     this.sessions = sessions;
   }
@@ -32,7 +32,7 @@ export class Cluster {
   /** Connects to the nodes named (default: all), in parallel. Never throws for a node
    *  that cannot be reached; throws NodeError for a name that is not configured. */
   static async open(
-    config: MucluConfig,
+    config: McluConfig,
     connector: Connector,
     nodeNames?: readonly string[],
   ): Promise<Cluster> {
@@ -77,13 +77,13 @@ export class Cluster {
   }
 }
 
-export function configuredNode(config: MucluConfig, name: string): NodeConfig {
+export function configuredNode(config: McluConfig, name: string): NodeConfig {
   const node = config.nodes.find((n) => n.name === name);
   if (node === undefined) throw unknownNode(config, name);
   return node;
 }
 
-function unknownNode(config: MucluConfig, name: string): NodeError {
+function unknownNode(config: McluConfig, name: string): NodeError {
   return new NodeError(
     'UNKNOWN_NODE',
     name,

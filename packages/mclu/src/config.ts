@@ -40,7 +40,7 @@ export interface NodeConfig {
   wolAddress: { host: string; port: number };
 }
 
-export interface MucluConfig {
+export interface McluConfig {
   file: string;
   defaults: Defaults;
   nodes: NodeConfig[];
@@ -93,7 +93,7 @@ export function configCandidates(
 export function loadConfig(
   explicitFile?: string,
   env: NodeJS.ProcessEnv = process.env,
-): MucluConfig {
+): McluConfig {
   let file: string;
   if (explicitFile !== undefined) {
     file = resolve(explicitFile);
@@ -124,7 +124,7 @@ export function loadConfig(
 
 /** Parses and checks the text of a configuration file; `file` is used in messages and to
  *  resolve relative paths. */
-export function parseConfig(text: string, file: string): MucluConfig {
+export function parseConfig(text: string, file: string): McluConfig {
   let doc: Record<string, unknown>;
   try {
     doc = parse(text);

@@ -1,6 +1,6 @@
 /** Every error mclu reports to a user. `code` is stable (scripts may match on it); the
  *  message says what is wrong, where, and how to fix it. */
-export class MucluError extends Error {
+export class McluError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: ErrorOptions) {
     super(message, options);
@@ -10,7 +10,7 @@ export class MucluError extends Error {
 }
 
 /** The configuration file is missing, unreadable or invalid. */
-export class ConfigError extends MucluError {
+export class ConfigError extends McluError {
   readonly file: string;
   constructor(file: string, message: string, options?: ErrorOptions) {
     super('CONFIG', `${file}: ${message}`, options);
@@ -19,14 +19,14 @@ export class ConfigError extends MucluError {
 }
 
 /** A command line value is malformed (exit status 2, like a usage error). */
-export class UsageError extends MucluError {
+export class UsageError extends McluError {
   constructor(message: string) {
     super('USAGE', message);
   }
 }
 
 /** A node named on the command line is not in the configuration, or cannot be reached. */
-export class NodeError extends MucluError {
+export class NodeError extends McluError {
   readonly node: string;
   constructor(
     code: 'UNKNOWN_NODE' | 'NODE_OFF' | 'NODE_BUSY' | 'NODE_COMMAND',
@@ -40,7 +40,7 @@ export class NodeError extends MucluError {
 }
 
 /** A guest is not found, or its name is already taken. */
-export class GuestError extends MucluError {
+export class GuestError extends McluError {
   readonly guest: string;
   constructor(
     code: 'UNKNOWN_GUEST' | 'GUEST_EXISTS' | 'GUEST_AMBIGUOUS' | 'GUEST_STATE',
@@ -53,7 +53,7 @@ export class GuestError extends MucluError {
 }
 
 /** A template is missing, broken, or its build failed. */
-export class TemplateError extends MucluError {
+export class TemplateError extends McluError {
   readonly template: string;
   constructor(code: 'UNKNOWN_TEMPLATE' | 'TEMPLATE_FAILED', template: string, message: string) {
     super(code, message);
@@ -62,7 +62,7 @@ export class TemplateError extends MucluError {
 }
 
 /** A step of a multi-step operation failed (boot, migrate, delete...): says which. */
-export class OperationError extends MucluError {
+export class OperationError extends McluError {
   constructor(
     code: 'BOOT_FAILED' | 'MIGRATE_FAILED' | 'NO_ROOM' | 'TOOL_MISSING' | 'OPERATION_FAILED',
     message: string,

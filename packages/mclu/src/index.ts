@@ -1,7 +1,7 @@
 // @tsvirt/mclu: the Mini Cloud as a library. The command line (src/cli) is a thin layer
 // over these functions; other tools may call them directly.
 export {
-  MucluError,
+  McluError,
   ConfigError,
   UsageError,
   NodeError,
@@ -14,7 +14,7 @@ export {
   loadConfig,
   parseConfig,
   configCandidates,
-  type MucluConfig,
+  type McluConfig,
   type Defaults,
   type NodeConfig,
   type DomainType,

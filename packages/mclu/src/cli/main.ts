@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { bootGuest } from '../boot.js';
 import { Cluster, configuredNode } from '../cluster.js';
-import { loadConfig, type MucluConfig } from '../config.js';
-import { MucluError, OperationError, UsageError } from '../errors.js';
+import { loadConfig, type McluConfig } from '../config.js';
+import { McluError, OperationError, UsageError } from '../errors.js';
 import {
   deleteGuest,
   findGuest,
@@ -56,7 +56,7 @@ function globals(): GlobalOptions {
   return program.opts<GlobalOptions>();
 }
 
-function config(): MucluConfig {
+function config(): McluConfig {
   return loadConfig(globals().configFile);
 }
 
@@ -370,7 +370,7 @@ function report(error: unknown): number {
   const prefix = colour ? '\x1b[31mmclu: error:\x1b[0m' : 'mclu: error:';
   process.stderr.write(`${prefix} ${message}\n`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  else if (!(error instanceof MucluError))
+  else if (!(error instanceof McluError))
     process.stderr.write('(an unexpected error: run with --debug for the details)\n');
   return error instanceof UsageError ? 2 : 1;
 }
