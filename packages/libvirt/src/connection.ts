@@ -133,6 +133,7 @@ export interface LibvirtConnection {
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_KEEPALIVE = { intervalMs: 5000, count: 5 };
+const CLOSE_TIMEOUT_MS = 2000;
 
 /**
  * Connect to libvirtd. URIs: 'qemu:///system', 'qemu+unix:///system?socket=/path',
@@ -308,8 +309,14 @@ class RemoteConnection implements LibvirtConnection {
 
   async close(): Promise<void> {
     if (this.rpc.closedReason !== null) return;
-    // Tell the daemon first so it releases the connection cleanly; a daemon already gone is fine.
-    await this.rpc.call(Proc.connectClose, undefined).catch(() => {});
+    // Tell the daemon first so it releases the connection cleanly; a daemon already gone, or
+    // one that does not answer within CLOSE_TIMEOUT_MS, is fine: we close our end anyway.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.rpc.call(Proc.connectClose, undefined).catch(() => {}),
+      new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
     await this.rpc.close();
   }
 
