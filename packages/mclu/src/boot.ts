@@ -44,12 +44,18 @@ export interface BootResult {
 
 const GUEST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
 
-/** The node with room for the guest and the most free memory, or null. */
+/**
+ * The node with room for the guest and the most free memory, or null. Ranking subtracts the
+ * memory promised to the guests already running there: a guest that has not yet touched its
+ * memory does not show in the node's free figure, and without this every guest booted in a
+ * row would land on the same node.
+ */
 export function choosePlacement(
   statuses: readonly NodeStatus[],
   memoryBytes: bigint,
   vcpus: number,
 ): NodeStatus | null {
+  const rank = (s: NodeStatus): bigint => (s.freeMemoryBytes ?? 0n) - (s.usedMemoryBytes ?? 0n);
   const candidates = statuses.filter(
     (s) =>
       s.state === 'on' &&
@@ -57,9 +63,7 @@ export function choosePlacement(
       s.freeMemoryBytes >= memoryBytes &&
       (s.pcpus ?? 0) >= vcpus,
   );
-  candidates.sort((a, b) =>
-    b.freeMemoryBytes! > a.freeMemoryBytes! ? 1 : b.freeMemoryBytes! < a.freeMemoryBytes! ? -1 : 0,
-  );
+  candidates.sort((a, b) => (rank(b) > rank(a) ? 1 : rank(b) < rank(a) ? -1 : 0));
   return candidates[0] ?? null;
 }
 

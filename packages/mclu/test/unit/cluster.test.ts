@@ -92,13 +92,13 @@ void test('an unknown guest gets a clear error naming the unreachable nodes', as
 });
 
 void test('placement prefers the most free memory among nodes with room', () => {
-  const node = (name: string, free: number, pcpus = 4): NodeStatus => ({
+  const node = (name: string, free: number, pcpus = 4, used = 0): NodeStatus => ({
     name,
     state: 'on',
     pcpus,
-    memoryBytes: 0n,
+    memoryBytes: 1000n,
     usedVcpus: 0,
-    usedMemoryBytes: 0n,
+    usedMemoryBytes: BigInt(used),
     guests: 0,
     freeMemoryBytes: BigInt(free),
   });
@@ -108,6 +108,8 @@ void test('placement prefers the most free memory among nodes with room', () => 
   );
   assert.equal(choosePlacement([node('a', 100), node('b', 300, 1)], 50n, 2)?.name, 'a');
   assert.equal(choosePlacement([node('a', 100)], 500n, 1), null);
+  // Memory promised to running guests counts against a node, so equal nodes take turns.
+  assert.equal(choosePlacement([node('a', 300, 4, 50), node('b', 290)], 50n, 1)?.name, 'b');
 });
 
 void test('generated domain XML reads back with its disk, interface and console', () => {
