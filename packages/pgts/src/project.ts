@@ -8,7 +8,7 @@ import { emitDeclarations } from './codegen/emit.js';
 import { findQueries, type FoundQuery } from './codegen/find-queries.js';
 import type { PgtsConfig } from './config.js';
 import type { SchemaConnection } from './describe/connection.js';
-import { DescribeError, SqlSyntaxError } from './errors.js';
+import { ConfigError, DescribeError, SqlSyntaxError } from './errors.js';
 import { QueryAnalyzer, type QueryShape } from './infer/analyze.js';
 import { openSchema } from './schema.js';
 
@@ -107,22 +107,24 @@ export class PgtsProject {
       strict: true,
       skipLibCheck: true,
     };
-    if (this.config.tsconfig !== undefined) {
+    const tsconfig = this.config.tsconfig;
+    if (tsconfig !== undefined) {
       const parsed = ts.getParsedCommandLineOfConfigFile(
-        this.config.tsconfig,
+        tsconfig,
         {},
         {
           ...ts.sys,
-          onUnRecoverableConfigFileDiagnostic: () => undefined,
+          onUnRecoverableConfigFileDiagnostic: (d) => {
+            throw new ConfigError(
+              `${tsconfig}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`,
+            );
+          },
         },
       );
       if (parsed !== undefined) options = { ...parsed.options, noEmit: true, composite: false };
     }
     const program = ts.createProgram({ rootNames: files, options });
-    return [
-      program,
-      new Set(files.map((f) => (ts.sys.useCaseSensitiveFileNames ? f : f.toLowerCase()))),
-    ];
+    return [program, new Set(files)];
   }
 
   private problem(query: FoundQuery, e: unknown): Problem {
