@@ -60,6 +60,16 @@ void describe('SparseArray', () => {
     a.zero(32768, 32768);
     assert.equal(a.allocatedBytes, 0);
   });
+  void it('reuses freed pages without leaking their old bytes', () => {
+    const a = new SparseArray();
+    a.write(Buffer.alloc(32768, 0xee), 0);
+    a.zero(32768, 0);
+    a.write(Buffer.from([1]), 5 * 32768 + 10);
+    const page = Buffer.alloc(32768);
+    a.read(page, 5 * 32768);
+    assert.equal(page[10], 1);
+    assert.equal(page.filter((b) => b !== 0).length, 1);
+  });
 });
 
 void describe('parsers', () => {
