@@ -93,6 +93,16 @@ export class QueryAnalyzer {
         nullable: override === '!' ? false : override === '?' ? true : (nullable[k] ?? true),
       };
     });
+    const names = shapes.map((c) => c.name);
+    const duplicate = names.find((name, k) => names.indexOf(name) !== k);
+    if (duplicate !== undefined) {
+      // A row object has one property per name: the second would silently hide the first.
+      throw new DescribeError(
+        `the result has more than one column named "${duplicate}": give them distinct aliases`,
+        undefined,
+        undefined,
+      );
+    }
     return { sql, params, columns: shapes };
   }
 

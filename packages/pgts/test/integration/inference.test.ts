@@ -189,6 +189,10 @@ function suite(
       });
       const typeError = 'select id from hosts where id = $a and name = $b + 1';
       await assert.rejects(analyzer.analyze(typeError), /operator does not exist: text = integer/);
+      await assert.rejects(
+        analyzer.analyze('select c.*, h.* from contacts c join hosts h on h.id = c.hostid'),
+        /more than one column named "id": give them distinct aliases/,
+      );
     });
   });
 }
