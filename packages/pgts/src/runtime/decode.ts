@@ -143,10 +143,13 @@ function decodeBytea(text: string): Uint8Array {
   return Buffer.from(text.slice(2), 'hex');
 }
 
+const MAX_DATE = 8.64e15;
+
 /** `2024-01-02 03:04:05.678+01` (timestamptz) or `2024-01-02 03:04:05` (timestamp, as UTC). */
 function decodeTimestamp(text: string, zone: string): Date {
-  if (text === 'infinity') return new Date(Number.POSITIVE_INFINITY);
-  if (text === '-infinity') return new Date(Number.NEGATIVE_INFINITY);
+  // A Date cannot be infinite: the latest and earliest Dates stand in, and compare right.
+  if (text === 'infinity') return new Date(MAX_DATE);
+  if (text === '-infinity') return new Date(-MAX_DATE);
   let iso = text.replace(' ', 'T');
   // Offsets print as +01, +05:30 or +05:30:15; Date wants +HH:MM.
   iso = iso.replace(/([+-]\d\d)(?::?(\d\d))?(?::\d\d)?$/, (_m, h: string, m?: string) =>
