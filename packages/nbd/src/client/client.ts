@@ -33,6 +33,8 @@ export interface ConnectOptions {
   exportName?: string;
   /** Ask for base:allocation (default true). */
   blockStatus?: boolean;
+  /** Negotiate structured replies (default true); false speaks like the Linux kernel client. */
+  structuredReplies?: boolean;
 }
 
 export interface ExportDetails {
@@ -100,7 +102,11 @@ export class NbdClient {
     });
     const client = new NbdClient(socket, new StreamReader(socket));
     try {
-      await client.handshake(options.exportName ?? '', options.blockStatus ?? true);
+      await client.handshake(
+        options.exportName ?? '',
+        options.blockStatus ?? true,
+        options.structuredReplies ?? true,
+      );
     } catch (err) {
       socket.destroy();
       throw err;
@@ -126,7 +132,11 @@ export class NbdClient {
     return { type: header.readUInt32BE(12), data };
   }
 
-  private async handshake(exportName: string, wantBlockStatus: boolean): Promise<void> {
+  private async handshake(
+    exportName: string,
+    wantBlockStatus: boolean,
+    wantStructured: boolean,
+  ): Promise<void> {
     const greeting = await this.reader.read(18);
     if (greeting.readBigUInt64BE(0) !== NBDMAGIC || greeting.readBigUInt64BE(8) !== IHAVEOPT) {
       throw new ProtocolError('not a fixed newstyle NBD server');
@@ -135,8 +145,11 @@ export class NbdClient {
     flags.writeUInt32BE(greeting.readUInt16BE(16) & 3);
     this.socket.write(flags);
 
-    this.sendOption(Opt.STRUCTURED_REPLY);
-    const structured = (await this.optionReply(Opt.STRUCTURED_REPLY)).type === Rep.ACK;
+    let structured = false;
+    if (wantStructured) {
+      this.sendOption(Opt.STRUCTURED_REPLY);
+      structured = (await this.optionReply(Opt.STRUCTURED_REPLY)).type === Rep.ACK;
+    }
     let baseAllocation = false;
     const name = Buffer.from(exportName);
     if (structured && wantBlockStatus) {
