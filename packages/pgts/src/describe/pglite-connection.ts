@@ -1,7 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import type { SchemaConnection, StatementDescription } from './connection.js';
 import { PostgresError } from './connection.js';
-import { describeMessages, readDescribeReply } from './protocol.js';
+import { describeMessages, readReply } from './protocol.js';
 
 /** An in-memory PGlite: the default source of types, no server needed. */
 export async function openPgliteSchemaConnection(): Promise<SchemaConnection> {
@@ -18,7 +18,8 @@ class PgliteSchemaConnection implements SchemaConnection {
 
   async describe(sql: string): Promise<StatementDescription> {
     const reply = await this.db.execProtocolRaw(describeMessages(sql));
-    return readDescribeReply(reply);
+    const { paramTypes, columns } = readReply(reply);
+    return { paramTypes, columns };
   }
 
   async query<Row extends object>(sql: string, params: unknown[] = []): Promise<Row[]> {

@@ -1,6 +1,7 @@
-// The few frontend/backend protocol messages a describe needs, built and read by hand so
-// that PGlite's execProtocolRaw returns the table OID and column number of every result
-// column (PGlite's own describeQuery() drops those two).
+// The frontend/backend protocol messages pgts sends to PGlite through execProtocolRaw, built
+// and read by hand: a describe that keeps the table OID and column number of every result
+// column (PGlite's own describeQuery() drops those two), and named prepared statements at
+// run time (Parse once, then Bind + Execute).
 import { PostgresError, type StatementDescription } from './connection.js';
 
 const encoder = new TextEncoder();
@@ -21,7 +22,19 @@ function cstring(text: string): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+function int16(value: number): Uint8Array {
+  const out = new Uint8Array(2);
+  new DataView(out.buffer).setInt16(0, value);
+  return out;
+}
+
+function int32(value: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setInt32(0, value);
+  return out;
+}
+
+export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -31,19 +44,48 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Parse (unnamed statement, no parameter types given) + Describe statement + Sync. */
-export function describeMessages(sql: string): Uint8Array {
+/** Parse (no parameter types given: PostgreSQL infers them) + Describe statement + Sync. */
+export function describeMessages(sql: string, name = ''): Uint8Array {
   return concat([
-    message('P', concat([cstring(''), cstring(sql), new Uint8Array(2)])),
-    message('D', concat([encoder.encode('S'), cstring('')])),
+    message('P', concat([cstring(name), cstring(sql), int16(0)])),
+    message('D', concat([encoder.encode('S'), cstring(name)])),
     message('S', new Uint8Array(0)),
   ]);
 }
 
-/** Reads the backend's answer to describeMessages(). Throws PostgresError for an ErrorResponse. */
-export function readDescribeReply(reply: Uint8Array): StatementDescription {
+/** Bind (text parameters, text results) + Execute (all rows) + Sync. */
+export function executeMessages(name: string, values: Array<string | null>): Uint8Array {
+  const params = values.map((v) => {
+    if (v === null) return int32(-1);
+    const bytes = encoder.encode(v);
+    return concat([int32(bytes.length), bytes]);
+  });
+  return concat([
+    message(
+      'B',
+      concat([cstring(''), cstring(name), int16(0), int16(values.length), ...params, int16(0)]),
+    ),
+    message('E', concat([cstring(''), int32(0)])),
+    message('S', new Uint8Array(0)),
+  ]);
+}
+
+/** A simple query (BEGIN, COMMIT, ROLLBACK). */
+export function simpleQueryMessage(sql: string): Uint8Array {
+  return message('Q', cstring(sql));
+}
+
+export interface Reply extends StatementDescription {
+  /** Data rows as text (null for NULL). */
+  rows: Array<Array<string | null>>;
+  /** The last CommandComplete tag, e.g. "UPDATE 2". */
+  commandTag: string | undefined;
+}
+
+/** Reads the backend's answer. Throws PostgresError for an ErrorResponse. */
+export function readReply(reply: Uint8Array): Reply {
   const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
-  const result: StatementDescription = { paramTypes: [], columns: [] };
+  const result: Reply = { paramTypes: [], columns: [], rows: [], commandTag: undefined };
   let error: PostgresError | undefined;
   let at = 0;
   while (at + 5 <= reply.length) {
@@ -69,6 +111,22 @@ export function readDescribeReply(reply: Uint8Array): StatementDescription {
         });
         p += 18;
       }
+    } else if (type === 'D') {
+      const count = view.getInt16(body);
+      const row: Array<string | null> = [];
+      let p = body + 2;
+      for (let k = 0; k < count; k++) {
+        const size = view.getInt32(p);
+        p += 4;
+        if (size < 0) row.push(null);
+        else {
+          row.push(decoder.decode(reply.subarray(p, p + size)));
+          p += size;
+        }
+      }
+      result.rows.push(row);
+    } else if (type === 'C') {
+      result.commandTag = decoder.decode(reply.subarray(body, end - 1));
     } else if (type === 'E') {
       error = readError(reply.subarray(body, end));
     }

@@ -1,48 +1,78 @@
-// PGlite: parameters bound through its extended-protocol query(); values returned as text
-// (every parser replaced by the identity) for our own decoding.
-import type { PGlite, Transaction as PgliteTransaction } from '@electric-sql/pglite';
+// PGlite: named prepared statements through its raw protocol entry (Parse + Describe once
+// per statement and instance, then Bind + Execute with text parameters), values returned
+// as text for our own decoding. Every call holds PGlite's exclusive lock, a transaction for
+// its whole length, so PGlite's own queries cannot slip in between.
+import type { PGlite } from '@electric-sql/pglite';
+import {
+  describeMessages,
+  executeMessages,
+  readReply,
+  simpleQueryMessage,
+} from '../describe/protocol.js';
 import { Database, type DatabaseOptions } from './database.js';
 import type { Driver, RawResult } from './driver.js';
+import { encodeParameter } from './encode.js';
 
-const identity = (value: string): string => value;
+interface PreparedStatement {
+  paramTypes: number[];
+  fields: RawResult['fields'];
+}
 
 class PgliteDriver implements Driver {
-  private textOnly: Record<string, typeof identity> = {};
-
   constructor(
-    private readonly db: PGlite | PgliteTransaction,
-    /** The instance whose parser table (it grows as PGlite learns array types) we override. */
-    private readonly root: PGlite,
+    private readonly db: PGlite,
+    /** Statements prepared on this instance, by name. */
+    private readonly prepared: Map<string, PreparedStatement>,
+    /** Inside a transaction the lock is already held. */
+    private readonly locked: boolean,
   ) {}
 
-  /** PGlite merges per-query parsers over its own with a spread: every key must be present. */
-  private parsers(): Record<string, typeof identity> {
-    const known = Object.keys(this.root.parsers);
-    if (known.length !== Object.keys(this.textOnly).length) {
-      this.textOnly = Object.fromEntries(known.map((oid) => [oid, identity]));
-    }
-    return this.textOnly;
+  run(name: string, text: string, values: unknown[]): Promise<RawResult> {
+    const run = (): Promise<RawResult> => this.execute(name, text, values);
+    return this.locked ? run() : this.db.runExclusive(run);
   }
 
-  async run(_name: string, text: string, values: unknown[]): Promise<RawResult> {
-    const result = await this.db.query<Array<string | null>>(text, values, {
-      rowMode: 'array',
-      parsers: this.parsers(),
+  transaction<T>(fn: (driver: Driver) => Promise<T>): Promise<T> {
+    if (this.locked) return Promise.reject(new Error('nested transactions are not supported'));
+    return this.db.runExclusive(async () => {
+      await this.simple('begin');
+      try {
+        const result = await fn(new PgliteDriver(this.db, this.prepared, true));
+        await this.simple('commit');
+        return result;
+      } catch (e) {
+        await this.simple('rollback');
+        throw e;
+      }
     });
+  }
+
+  private async execute(name: string, text: string, values: unknown[]): Promise<RawResult> {
+    let statement = this.prepared.get(name);
+    if (statement === undefined) {
+      const description = readReply(await this.db.execProtocolRaw(describeMessages(text, name)));
+      statement = {
+        paramTypes: description.paramTypes,
+        fields: description.columns.map((c) => ({ name: c.name, typeOid: c.typeOid })),
+      };
+      this.prepared.set(name, statement);
+    }
+    const params = values.map((v, k) => encodeParameter(v, statement.paramTypes[k]));
+    const reply = readReply(await this.db.execProtocolRaw(executeMessages(name, params)));
+    const counted = /(\d+)$/.exec(reply.commandTag ?? '');
     return {
-      fields: result.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })),
-      rows: result.rows,
-      rowCount: result.affectedRows ?? result.rows.length,
+      fields: statement.fields,
+      rows: reply.rows,
+      rowCount: counted?.[1] === undefined ? reply.rows.length : Number(counted[1]),
     };
   }
 
-  async transaction<T>(fn: (driver: Driver) => Promise<T>): Promise<T> {
-    if (!('transaction' in this.db)) throw new Error('nested transactions are not supported');
-    return this.db.transaction((tx) => fn(new PgliteDriver(tx, this.root)));
+  private async simple(sql: string): Promise<void> {
+    readReply(await this.db.execProtocolRaw(simpleQueryMessage(sql)));
   }
 }
 
 /** A typed database over a PGlite instance (the caller owns and closes it). */
 export function pgliteDatabase(db: PGlite, options: DatabaseOptions = {}): Database {
-  return new Database(new PgliteDriver(db, db), options);
+  return new Database(new PgliteDriver(db, new Map(), false), options);
 }

@@ -211,6 +211,8 @@ suite('node-postgres against PostgreSQL 15', async () => {
   await admin.query(TEST_SCHEMA);
   await admin.end();
   pool = new pg.Pool({ connectionString: server.url, max: 2 });
+  // An idle pooled connection hears the server's shutdown; that is expected at the end.
+  pool.on('error', () => undefined);
   return {
     db: pgDatabase(pool),
     custom: pgDatabase(pool, { int8: 'bigint', date: 'Date' }),
@@ -219,6 +221,29 @@ suite('node-postgres against PostgreSQL 15', async () => {
       await server?.stop();
     },
   };
+});
+
+void describe('PGlite prepared statements', () => {
+  void test('statements are prepared once per instance under a pgts_ name; json arrays bind as JSON', async () => {
+    const lite = await PGlite.create();
+    try {
+      const db = untyped(pgliteDatabase(lite));
+      await db.query('select $a::int + 1 as n', { a: 1 });
+      await db.query('select $a::int + 1 as n', { a: 2 });
+      const prepared = await lite.query<{ name: string }>(
+        'select name from pg_prepared_statements',
+      );
+      assert.deepEqual(
+        prepared.rows.filter((r) => r.name.startsWith('pgts_') && r.name !== 'pgts_types').length,
+        1,
+      );
+      assert.deepEqual(await db.one('select $j::jsonb as j', { j: [1, { a: 'b' }] }), {
+        j: [1, { a: 'b' }],
+      });
+    } finally {
+      await lite.close();
+    }
+  });
 });
 
 void describe('node-postgres prepared statements', () => {
