@@ -15,7 +15,9 @@ class PgDriver implements Driver {
     const result = await this.client.query<Array<string | null>>({
       name,
       text,
-      values,
+      // pg sends a Date in the process's local time zone; an ISO instant means the same to
+      // timestamptz and stores UTC wall time in a timestamp, which is how pgts reads it back.
+      values: values.map((v) => (v instanceof Date ? v.toISOString() : v)),
       rowMode: 'array',
       types: textOnly,
     });

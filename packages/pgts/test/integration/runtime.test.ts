@@ -67,7 +67,7 @@ function suite(label: string, open: () => Promise<Opened>): void {
         by: Buffer.from([0, 1, 255]),
         d: '2024-02-29',
         tm: '12:34:56',
-        ts: '2024-01-02 03:04:05',
+        ts: new Date('2024-01-02T03:04:05Z'),
         tstz,
         iv: '1 day 02:00:00',
         j: { a: 1 },
