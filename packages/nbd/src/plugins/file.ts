@@ -106,6 +106,8 @@ export function createFilePlugin() {
     },
     async zero(h, count, offset, flags) {
       if (flags.mayTrim && (await punch(count, offset))) return;
+      // NO_HOLE: the range must stay allocated; ZERO_RANGE keeps it so (as nbdkit does).
+      if (!isBlockDevice && helper && (await helper.zeroRange(offset, count))) return;
       if (flags.fastZero) throw new NbdError('ENOTSUP', 'cannot zero this range quickly');
       const zeroes = Buffer.alloc(Math.min(ZERO_CHUNK, count));
       for (let done = 0; done < count;) {

@@ -7,7 +7,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 
 const FALLOCATE_SYSCALL: Partial<Record<string, number>> = { x64: 285, arm64: 47 };
-const FALLOC_FL_KEEP_SIZE_PUNCH_HOLE = 0x01 | 0x02;
+const FALLOC_FL_KEEP_SIZE = 0x01;
+const FALLOC_FL_PUNCH_HOLE = 0x02;
+const FALLOC_FL_ZERO_RANGE = 0x10;
 
 const SCRIPT = `
 use strict; $| = 1;
@@ -21,13 +23,15 @@ while (my $line = <STDIN>) {
     if (!defined $d) { print "-1 -1\\n"; next; }
     my $h = sysseek($fh, $d, 4);
     printf "%s %s\\n", $d + 0, defined $h ? $h + 0 : -1;
-  } elsif ($op eq 'P') {
+  } elsif ($op eq 'F') {
+    # F MODE OFFSET LENGTH: fallocate(2). Numbers get "+ 0": syscall() passes strings as pointers.
+    my ($mode, $off, $len) = ($a, $b, (split ' ', $line)[3]);
     if (!$wfh) { open($wfh, '+<', $path) or do { print "ERR $!\\n"; next; }; }
-    my $r = $nr > 0 ? syscall($nr, fileno($wfh), MODE, $a, $b) : -1;
+    my $r = $nr > 0 ? syscall($nr + 0, fileno($wfh), $mode + 0, $off + 0, $len + 0) : -1;
     print $r == 0 ? "OK\\n" : "ERR $!\\n";
   }
 }
-`.replace('MODE', String(FALLOC_FL_KEEP_SIZE_PUNCH_HOLE));
+`;
 
 export class SeekHelper {
   private child: ChildProcessWithoutNullStreams | undefined;
@@ -94,9 +98,16 @@ export class SeekHelper {
     return d === undefined || h === undefined || Number.isNaN(d) ? undefined : [d, h];
   }
 
-  /** Punches a hole; false when that is not possible here. */
+  /** Punches a hole (reads back as zeroes); false when that is not possible here. */
   async punchHole(offset: number, length: number): Promise<boolean> {
-    return (await this.ask(`P ${offset} ${length}`)) === 'OK';
+    const mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+    return (await this.ask(`F ${mode} ${offset} ${length}`)) === 'OK';
+  }
+
+  /** Zeroes a range without deallocating it (FALLOC_FL_ZERO_RANGE); false when unsupported. */
+  async zeroRange(offset: number, length: number): Promise<boolean> {
+    const mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+    return (await this.ask(`F ${mode} ${offset} ${length}`)) === 'OK';
   }
 
   close(): void {

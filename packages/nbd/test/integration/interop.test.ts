@@ -111,12 +111,33 @@ void describe('tsnbd with real clients', () => {
       'read -P 0x22 1088k 960k',
       'write -z -u 2M 64k',
       'read -P 0 2M 64k',
+      'write -f -P 0x44 3M 4k',
+      'flush',
+      'read -P 0x44 3M 4k',
     ];
     const script = `qemu-io -f raw ${cmds.map((c) => `-c '${c}'`).join(' ')} "$uri"`;
     const r = await captive('tsnbd', ['memory', '4M'], script);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout + r.stderr, /Pattern verification failed|error|failed/i);
-    assert.equal((r.stdout.match(/^read /gm) ?? []).length, 7);
+    assert.equal((r.stdout.match(/^read /gm) ?? []).length, 8);
+  });
+
+  void it('file: discard punches holes and write -z zeroes, with the same map as nbdkit', async () => {
+    const run = async (server: 'tsnbd' | 'nbdkit') => {
+      const file = join(tmp.dir, `punch-${server}.img`);
+      writeFileSync(file, randomBytes(4 << 20));
+      const io = `qemu-io -f raw -c 'discard 1M 1M' -c 'write -z 3M 512k' -c 'write -z -u 0 64k' -c 'flush' "$uri" >/dev/null && nbdinfo --map "$uri" && nbdcopy "$uri" - | sha256sum`;
+      const r = await captive(server, ['file', file], io);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    const ours = await run('tsnbd');
+    assert.match(ours, /^\s+1048576\s+1048576\s+3\s+hole,zero$/m);
+    // nbdkit's file plugin may answer write -z by writing zeroes rather than punching, so
+    // compare the bytes with nbdkit's and the discarded hole only.
+    const theirs = await run('nbdkit');
+    assert.equal(ours.split('\n').pop(), theirs.split('\n').pop());
+    assert.match(theirs, /^\s+1048576\s+1048576\s+3\s+hole,zero$/m);
   });
 
   void it('nbdcopy both ways keeps every byte', async () => {
