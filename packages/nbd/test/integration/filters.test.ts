@@ -70,7 +70,20 @@ void describe('filters', () => {
 
   const mbr =
     'data=@446 0 0 0 0 0x83 0 0 0 0x08 0 0 0 0x10 0 0 0 0 0 0 0 0x83 0 0 0 0x40 0 0 0 0x20 0 0 0 @510 0x55 0xaa @4096 "first" @32768 "second"';
+  // An extended partition at LBA 8 holding two logical partitions (5 and 6) chained by EBRs.
+  const logical =
+    'data=@446 0 0 0 0 0x05 0 0 0 8 0 0 0 100 0 0 0 @510 0x55 0xaa ' +
+    '@4542 0 0 0 0 0x83 0 0 0 2 0 0 0 10 0 0 0 0 0 0 0 0x05 0 0 0 20 0 0 0 30 0 0 0 @4606 0x55 0xaa ' +
+    '@14782 0 0 0 0 0x83 0 0 0 2 0 0 0 8 0 0 0 @14846 0x55 0xaa @5120 "five" @15360 "six"';
   const sameAsNbdkit: [string, string[]][] = [
+    [
+      'partition (MBR logical 5)',
+      ['--filter=partition', 'data', logical, 'size=64k', 'partition=5'],
+    ],
+    [
+      'partition (MBR logical 6)',
+      ['--filter=partition', 'data', logical, 'size=64k', 'partition=6'],
+    ],
     ['offset', ['--filter=offset', 'pattern', '10M', 'offset=1M', 'range=3M']],
     ['truncate (shrink)', ['--filter=truncate', 'pattern', '1M', 'truncate=1500000']],
     ['truncate (grow, round-up)', ['--filter=truncate', 'pattern', '1000000', 'round-up=65536']],
