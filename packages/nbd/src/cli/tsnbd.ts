@@ -2,7 +2,7 @@
 // tsnbd: serve a plugin (with filters) over NBD, with nbdkit's command line.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
@@ -208,7 +208,9 @@ async function main(): Promise<number> {
           tls: cl.tls === 'off' ? '' : cl.tls,
         },
       });
-      child.on('exit', (code, signal) => stop(code ?? (signal ? 128 + 1 : 1)));
+      child.on('exit', (code, signal) =>
+        stop(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
+      );
       child.on('error', (err) => {
         process.stderr.write(`tsnbd: --run: ${err.message}\n`);
         stop(1);
