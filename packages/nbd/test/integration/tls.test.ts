@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { captive, requireTools, tempDir } from '../helpers.js';
@@ -68,6 +68,45 @@ void describe('TLS', () => {
       '-extfile',
       'ext.cnf',
     );
+    // A client certificate, for --tls-verify-peer.
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'client-key.pem',
+      '-out',
+      'client.csr',
+      '-subj',
+      '/CN=client',
+    );
+    writeFileSync(
+      join(certs, 'client.cnf'),
+      'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
+    );
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      'client.csr',
+      '-CA',
+      'ca-cert.pem',
+      '-CAkey',
+      'ca-key.pem',
+      '-CAcreateserial',
+      '-out',
+      'client-cert.pem',
+      '-days',
+      '2',
+      '-extfile',
+      'client.cnf',
+    );
+    mkdirSync(join(tmp.dir, 'no-client-cert'));
+    writeFileSync(
+      join(tmp.dir, 'no-client-cert', 'ca-cert.pem'),
+      readFileSync(join(certs, 'ca-cert.pem')),
+    );
     // psktool's format: identity:hexkey.
     writeFileSync(pskFile, `alice:${randomBytes(32).toString('hex')}\n`);
   });
@@ -113,6 +152,30 @@ void describe('TLS', () => {
     );
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.match(allowed.stdout, /without TLS/);
+  });
+
+  void it('--tls-verify-peer accepts a client certificate signed by the CA, and only that', async () => {
+    const args = [
+      '--tls=require',
+      `--tls-certificates=${certs}`,
+      '--tls-verify-peer',
+      'memory',
+      '1M',
+    ];
+    const ok = await captive(
+      'tsnbd',
+      args,
+      `nbdinfo --size "nbds+unix:///?socket=$unixsocket&tls-certificates=${certs}"`,
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout.trim(), String(1 << 20));
+    const noCert = join(tmp.dir, 'no-client-cert');
+    const refused = await captive(
+      'tsnbd',
+      args,
+      `nbdinfo --size "nbds+unix:///?socket=$unixsocket&tls-certificates=${noCert}"`,
+    );
+    assert.notEqual(refused.code, 0);
   });
 
   void it('a wrong key fails the handshake', async () => {
