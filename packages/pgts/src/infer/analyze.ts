@@ -80,8 +80,15 @@ export class QueryAnalyzer {
     const params = rewritten.params.map((p): ParamShape => {
       const oid = paramTypes[p.index - 1] ?? 0;
       const type = this.catalog.type(oid);
+      if (p.kind === 'list' && type?.category !== 'A') {
+        throw new DescribeError(
+          `list parameter $@${p.name} is not used as a list: write x IN ($@${p.name}) or x = any($@${p.name})`,
+          sql.indexOf(`$@${p.name}`),
+          undefined,
+        );
+      }
       // A list is bound as one array parameter: its element type is what the caller lists.
-      const elementOid = p.kind === 'list' && type?.category === 'A' ? type.elem : oid;
+      const elementOid = p.kind === 'list' && type !== undefined ? type.elem : oid;
       return { name: p.name, kind: p.kind, tsType: this.types.tsType(elementOid, 'param') };
     });
 

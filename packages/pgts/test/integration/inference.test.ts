@@ -190,6 +190,15 @@ function suite(
       const typeError = 'select id from hosts where id = $a and name = $b + 1';
       await assert.rejects(analyzer.analyze(typeError), /operator does not exist: text = integer/);
       await assert.rejects(
+        analyzer.analyze('select id from hosts where id = $@ids'),
+        (e: unknown) => {
+          assert.ok(e instanceof DescribeError);
+          assert.match(e.message, /list parameter \$@ids is not used as a list/);
+          assert.equal(e.offset, 32);
+          return true;
+        },
+      );
+      await assert.rejects(
         analyzer.analyze('select c.*, h.* from contacts c join hosts h on h.id = c.hostid'),
         /more than one column named "id": give them distinct aliases/,
       );
