@@ -3,13 +3,8 @@
 import type { Cluster, OnlineSession } from './cluster.js';
 import { parseDomainXml, type DiskDevice, type InterfaceDevice } from './domain-xml.js';
 import { GuestError, messageOf, OperationError } from './errors.js';
-import {
-  ERR_NO_DOMAIN,
-  libvirtErrorNumber,
-  Undefine,
-  type DomainRef,
-  type DomainState,
-} from './node-api.js';
+import { ErrorCode, UndefineFlags } from '@tsvirt/libvirt';
+import { libvirtErrorNumber, type DomainRef, type DomainState } from './node-api.js';
 
 export interface GuestLocation {
   session: OnlineSession;
@@ -36,7 +31,7 @@ export async function findGuests(
       try {
         return [{ session, domain: await session.api.lookupDomainByName(name) }];
       } catch (error) {
-        if (libvirtErrorNumber(error) === ERR_NO_DOMAIN) return [];
+        if (libvirtErrorNumber(error) === ErrorCode.NO_DOMAIN) return [];
         throw error;
       }
     }),
@@ -218,7 +213,7 @@ export async function deleteGuest(guest: GuestLocation): Promise<DeleteResult> {
   if (info.state !== 'shut off') await api.destroyDomain(guest.domain).catch(() => undefined);
   await api.undefineDomain(
     guest.domain,
-    Undefine.MANAGED_SAVE | Undefine.SNAPSHOTS_METADATA | Undefine.NVRAM,
+    UndefineFlags.MANAGED_SAVE | UndefineFlags.SNAPSHOTS_METADATA | UndefineFlags.NVRAM,
   );
   const result: DeleteResult = { removedDisks: [], keptDisks: [] };
   for (const disk of disks) {

@@ -6,13 +6,8 @@ import type { Cluster, OnlineSession } from './cluster.js';
 import { escapeXml, parseDomainXml, type DiskDevice } from './domain-xml.js';
 import { GuestError, messageOf, OperationError } from './errors.js';
 import { findGuests, type GuestLocation } from './guests.js';
-import {
-  Migrate,
-  Undefine,
-  type DomainState,
-  type NodeApi,
-  type StorageVolRef,
-} from './node-api.js';
+import { MigrateFlags, UndefineFlags } from '@tsvirt/libvirt';
+import type { DomainState, NodeApi, StorageVolRef } from './node-api.js';
 import { emptyVolumeXml, ensureImagesPool, pump, type ProgressCallback } from './storage.js';
 
 export interface MigrateResult {
@@ -31,11 +26,11 @@ export interface MigrateEvents {
 }
 
 export const LIVE_MIGRATION_FLAGS =
-  Migrate.LIVE |
-  Migrate.PEER2PEER |
-  Migrate.PERSIST_DEST |
-  Migrate.UNDEFINE_SOURCE |
-  Migrate.NON_SHARED_DISK;
+  MigrateFlags.LIVE |
+  MigrateFlags.PEER2PEER |
+  MigrateFlags.PERSIST_DEST |
+  MigrateFlags.UNDEFINE_SOURCE |
+  MigrateFlags.NON_SHARED_DISK;
 
 export async function migrateGuest(
   cluster: Cluster,
@@ -173,7 +168,7 @@ async function moveOffline(
   }
   await source.undefineDomain(
     guest.domain,
-    Undefine.MANAGED_SAVE | Undefine.SNAPSHOTS_METADATA | Undefine.NVRAM,
+    UndefineFlags.MANAGED_SAVE | UndefineFlags.SNAPSHOTS_METADATA | UndefineFlags.NVRAM,
   );
   return removeVolumes(source, disks);
 }

@@ -1,70 +1,33 @@
 // The part of a libvirt connection that mclu uses, as its own narrow interface. The real
 // implementation is @tsvirt/libvirt's LibvirtConnection (structurally a superset); unit
-// tests use small fakes. Shapes follow that package's contract exactly.
+// tests use small fakes. The types and libvirt's numbers are that package's own.
 import type { Duplex } from 'node:stream';
+import type {
+  DomainInfo,
+  DomainRef,
+  DomainStatsRecord,
+  InterfaceAddresses,
+  JobInfo,
+  MigrateParams,
+  NodeInfo,
+  StoragePoolRef,
+  StorageVolRef,
+} from '@tsvirt/libvirt';
 
-export type DomainState =
-  | 'no state'
-  | 'running'
-  | 'blocked'
-  | 'paused'
-  | 'shutdown'
-  | 'shut off'
-  | 'crashed'
-  | 'pmsuspended';
+export type {
+  DomainRef,
+  DomainState,
+  DomainStatsRecord,
+  StoragePoolRef,
+  StorageVolRef,
+} from '@tsvirt/libvirt';
 
-export interface DomainRef {
-  name: string;
-  uuid: string;
-  id: number;
-}
-export interface NodeInfo {
-  model: string;
-  memoryBytes: bigint;
-  cpus: number;
-  mhz: number;
-  nodes: number;
-  sockets: number;
-  cores: number;
-  threads: number;
-}
-export interface DomainInfo {
-  state: DomainState;
-  maxMemoryBytes: bigint;
-  memoryBytes: bigint;
-  vcpus: number;
-  cpuTimeNs: bigint;
-}
-export interface DomainStatsRecord {
-  domain: DomainRef;
-  params: Map<string, number | bigint | string | boolean>;
-}
-export interface InterfaceAddresses {
-  name: string;
-  hwaddr: string | null;
-  addrs: { type: 'ipv4' | 'ipv6'; addr: string; prefix: number }[];
-}
-export interface StoragePoolRef {
-  name: string;
-  uuid: string;
-}
-export interface StorageVolRef {
-  pool: string;
-  name: string;
-  key: string;
-}
-export interface JobInfo {
-  type: number;
-  dataTotal: bigint;
-  dataProcessed: bigint;
-  dataRemaining: bigint;
-}
+/** A libvirt stream as mclu uses it (libvirt's LibvirtStream class has this shape; a fake
+ *  can too, which the class itself, with its private state, does not allow). */
 export interface LibvirtStream extends Duplex {
   finish(): Promise<void>;
   abort(): Promise<void>;
 }
-export type MigrateParams = Record<string, string | string[] | bigint | number | undefined>;
-
 export interface NodeApi {
   readonly uri: string;
   close(): Promise<void>;
@@ -126,41 +89,6 @@ export interface NodeApi {
     flags?: number,
   ): Promise<LibvirtStream>;
 }
-
-// libvirt's numbers (stable ABI), for the few flags mclu passes.
-export const ListDomains = { ACTIVE: 1, INACTIVE: 2 } as const;
-export const DomainStats = {
-  STATE: 1,
-  CPU_TOTAL: 2,
-  BALLOON: 4,
-  VCPU: 8,
-  INTERFACE: 16,
-  BLOCK: 32,
-} as const;
-export const Migrate = {
-  LIVE: 1,
-  PEER2PEER: 2,
-  TUNNELLED: 4,
-  PERSIST_DEST: 8,
-  UNDEFINE_SOURCE: 16,
-  PAUSED: 32,
-  NON_SHARED_DISK: 64,
-} as const;
-export const Undefine = { MANAGED_SAVE: 1, SNAPSHOTS_METADATA: 2, NVRAM: 4 } as const;
-/** virDomainState numbers, as found in the 'state.state' stats field. */
-export const DOMAIN_STATES: readonly DomainState[] = [
-  'no state',
-  'running',
-  'blocked',
-  'paused',
-  'shutdown',
-  'shut off',
-  'crashed',
-  'pmsuspended',
-];
-export const ERR_NO_DOMAIN = 42;
-export const ERR_NO_STORAGE_POOL = 49;
-export const ERR_NO_STORAGE_VOL = 50;
 
 /** The libvirt error number of an error from the client, if it is a daemon's error reply. */
 export function libvirtErrorNumber(error: unknown): number | null {

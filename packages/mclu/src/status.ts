@@ -2,12 +2,8 @@
 // (node info, free memory, and the stats of all its guests at once), all nodes in parallel.
 import type { Cluster, OnlineSession } from './cluster.js';
 import { messageOf } from './errors.js';
-import {
-  DOMAIN_STATES,
-  DomainStats,
-  type DomainState,
-  type DomainStatsRecord,
-} from './node-api.js';
+import { DOMAIN_STATES, DomainStatsTypes } from '@tsvirt/libvirt';
+import type { DomainState, DomainStatsRecord } from './node-api.js';
 
 export interface NodeStatus {
   name: string;
@@ -31,7 +27,7 @@ export interface GuestSummary {
   memoryBytes: bigint;
 }
 
-const STATS = DomainStats.STATE | DomainStats.BALLOON | DomainStats.VCPU;
+const STATS = DomainStatsTypes.STATE | DomainStatsTypes.BALLOON | DomainStatsTypes.VCPU;
 
 /** The guests of one node from its domain stats (all of them, running or not). */
 export async function nodeGuests(session: OnlineSession): Promise<GuestSummary[]> {

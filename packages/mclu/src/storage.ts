@@ -1,13 +1,14 @@
 // Guest disks on the nodes: a libvirt directory pool over the configured images directory
 // (created when the node has none), volumes in it, and bytes moved through libvirt streams,
 // so that no file transfer tool is needed beside the libvirt connection.
+import { ErrorCode } from '@tsvirt/libvirt';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { escapeXml } from './domain-xml.js';
 import type { LibvirtStream, NodeApi, StoragePoolRef, StorageVolRef } from './node-api.js';
-import { ERR_NO_STORAGE_POOL, libvirtErrorNumber } from './node-api.js';
+import { libvirtErrorNumber } from './node-api.js';
 
 /** (done, total) in bytes. */
 export type ProgressCallback = (done: bigint, total: bigint) => void;
@@ -21,7 +22,7 @@ export async function ensureImagesPool(api: NodeApi, dir: string): Promise<Stora
   try {
     pool = await api.lookupStoragePoolByTargetPath(dir);
   } catch (error) {
-    if (libvirtErrorNumber(error) !== ERR_NO_STORAGE_POOL) throw error;
+    if (libvirtErrorNumber(error) !== ErrorCode.NO_STORAGE_POOL) throw error;
     pool = await api.defineStoragePoolXml(
       `<pool type='dir'><name>${IMAGES_POOL_NAME}</name><target><path>${escapeXml(dir)}</path></target></pool>`,
     );

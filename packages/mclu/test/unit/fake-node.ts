@@ -10,7 +10,7 @@ import type {
   StoragePoolRef,
   StorageVolRef,
 } from '../../src/node-api.js';
-import { DOMAIN_STATES } from '../../src/node-api.js';
+import { DOMAIN_STATES } from '@tsvirt/libvirt';
 
 export class FakeLibvirtError extends Error {
   readonly code: number;
