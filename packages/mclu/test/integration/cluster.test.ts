@@ -12,6 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import {
+  Cluster as McluCluster,
+  clusterStatus,
+  libvirtConnector,
+  loadConfig,
+} from '../../src/index.js';
 import { magicPacket } from '../../src/wol.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -387,6 +393,29 @@ void describe('mclu on a real cluster', { timeout: 20 * 60_000 }, () => {
     );
     assert.equal((await virshGuests(node('node3'))).has('g1'), false);
     assert.equal(existsSync(disk), false, 'disk still there after delete');
+  });
+
+  void test('a node that hangs after connecting is reported off within the bound; the others answer', async () => {
+    const hung = node('node3');
+    const session = await McluCluster.open(loadConfig(config), libvirtConnector, [
+      'node1',
+      'node3',
+    ]);
+    process.kill(hung.libvirtdPid, 'SIGSTOP');
+    try {
+      const statuses = await clusterStatus(session);
+      assert.deepEqual(
+        statuses.map((s) => [s.name, s.state]),
+        [
+          ['node1', 'on'],
+          ['node3', 'off'],
+        ],
+      );
+      assert.match(statuses[1]?.error ?? '', /no answer from libvirtd .* \(keepalive timeout\)/);
+    } finally {
+      process.kill(hung.libvirtdPid, 'SIGCONT');
+      await session.close();
+    }
   });
 
   void test('on sends a correct magic packet to the configured address', async () => {
