@@ -71,12 +71,14 @@ function report(project: PgtsProject, result: RunResult, command: string): numbe
     process.stderr.write(`pgts: ${output} is out of date: run \`pgts generate\`\n`);
     return 1;
   }
-  const verb = command === 'check' ? 'checked' : result.outOfDate ? 'wrote' : 'unchanged';
-  process.stdout.write(
-    `pgts: ${result.queryCount} queries ${verb} against ${project.schemaLabel}` +
-      (command === 'check' ? '' : ` (${output})`) +
-      '\n',
-  );
+  const described = `${result.queryCount} queries described against ${project.schemaLabel}`;
+  const outcome =
+    command === 'check'
+      ? `${output} is up to date`
+      : result.outOfDate
+        ? `wrote ${output}`
+        : `${output} unchanged`;
+  process.stdout.write(`pgts: ${described}; ${outcome}\n`);
   return 0;
 }
 
