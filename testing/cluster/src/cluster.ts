@@ -3,6 +3,7 @@
 // daemons so that another process (the CLI's `status` and `down`) can find them.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { accelRequest, decideAccel, type AccelChoice, type AccelMode } from './accel.js';
 import {
   clusterSshConfig,
   knownHostsLine,
@@ -47,6 +48,9 @@ export interface ClusterOptions {
    *  wol_address) and power on the node whose MAC they carry. Default false (tests that
    *  listen there themselves would clash); the CLI turns it on. */
   wakeOnLan?: boolean;
+  /** tcg or kvm forces the guests' accelerator; probe uses KVM only where a probe boot of
+   *  the test guest works (cached per machine). Default: $TSVIRT_CLUSTER_ACCEL, else probe. */
+  accel?: AccelMode;
 }
 
 export interface ClusterNode {
@@ -86,6 +90,8 @@ export interface Cluster {
   readonly mcluConfig: string;
   /** host:port where mclu.conf sends wake-on-LAN packets (listened to if wakeOnLan). */
   readonly wolAddress: string;
+  /** What the guests run under (mclu.conf's domain_type) and why. */
+  readonly accel: AccelChoice;
   /** Run a command inside a node's mount namespace (to check files, run virsh -c qemu:///system). */
   exec(node: ClusterNode, argv: string[]): Promise<ExecResult>;
   /** Starts a node that is off (configured with offNodes, or powered off): a fresh namespace,
@@ -99,10 +105,19 @@ export interface Cluster {
 interface ClusterState {
   name: string;
   wolAddress: string;
+  /** Absent until the probe is done (and in a state file of an older version). */
+  accel?: AccelChoice;
   nodes: ClusterNode[];
 }
 
-const DEFAULTS: Required<ClusterOptions> = {
+/** Before the accelerator is decided, and for state files written before there was one. */
+const UNDECIDED: AccelChoice = {
+  domainType: 'qemu',
+  source: 'forced',
+  reason: 'not decided when the state was written',
+};
+
+const DEFAULTS: Required<Omit<ClusterOptions, 'accel'>> = {
   name: 'default',
   nodes: 3,
   offNodes: 0,
@@ -111,7 +126,7 @@ const DEFAULTS: Required<ClusterOptions> = {
 };
 const MAX_NODES = 40;
 
-function checkOptions(o: Required<ClusterOptions>): void {
+function checkOptions(o: Required<Omit<ClusterOptions, 'accel'>>): void {
   if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(o.name) || o.name === 'cache') {
     throw new ClusterError(
       'BAD_OPTION',
@@ -207,6 +222,7 @@ class RunningCluster implements Cluster {
     readonly dir: string,
     readonly nodes: ClusterNode[],
     readonly wolAddress: string,
+    readonly accel: AccelChoice,
   ) {
     const files = clusterFiles(dir);
     this.sshConfig = files.sshConfig;
@@ -239,6 +255,7 @@ class RunningCluster implements Cluster {
     writeState(clusterFiles(this.dir).state, {
       name: this.name,
       wolAddress: this.wolAddress,
+      accel: this.accel,
       nodes: this.nodes,
     });
   }
@@ -251,8 +268,9 @@ class RunningCluster implements Cluster {
 /** Starts a cluster; a cluster of the same name left over from an earlier run is stopped and
  *  removed first. On failure everything started so far is stopped again. */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  const o: Required<ClusterOptions> = { ...DEFAULTS, ...options };
+  const o = { ...DEFAULTS, ...options };
   checkOptions(o);
+  const accelWanted = accelRequest(options.accel);
   checkNodePrerequisites();
   checkImagePrerequisites();
   await stopCluster(o.name);
@@ -266,23 +284,27 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   for (const node of nodes) {
     await checkAddressFree(node.address, node.name, clusterUsing(node.address));
   }
+  let accel = UNDECIDED;
   try {
-    const capabilitiesShared = await writeClusterFiles(o.name, dir, nodes, wolAddress);
+    const capabilitiesShared = await writeClusterFiles(o.name, dir, nodes);
     // Record what is being started before starting it, so a crash mid-way is cleaned up.
     writeState(files.state, { name: o.name, wolAddress, nodes });
 
-    // The guest image is built (or found in the cache) meanwhile, so the template is ready.
+    // Meanwhile the guest image is built (or found in the cache), so the template is ready,
+    // and the accelerator is decided (a probe boot of that image, the first time).
     const running = nodes.filter((n) => n.state === 'on');
-    const [started] = await settleAll([
+    const [started, decided] = await settleAll([
       settleAll(running.map((n) => startNode(nodeSpec(dir, n)))),
-      ensureGuestImage(),
+      ensureGuestImage().then((image) => decideAccel(accelWanted, image)),
     ] as const);
     running.forEach((n, i) => Object.assign(n, started[i]));
+    accel = decided;
+    writeMcluConf(o.name, dir, nodes, wolAddress, accel);
     if (!capabilitiesShared && running[0] !== undefined) {
       const caches = nodes.map((n) => nodeSpec(dir, n).paths.sub('cache'));
       await probeAndShareQemuCapabilities(running[0].libvirtSocket, caches);
     }
-    writeState(files.state, { name: o.name, wolAddress, nodes });
+    writeState(files.state, { name: o.name, wolAddress, accel, nodes });
     if (o.wakeOnLan) await startWakeOnLanListener(dir, wolAddress);
   } catch (error) {
     await stopCluster(o.name).catch(() => undefined);
@@ -293,7 +315,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       { cause: error },
     );
   }
-  return new RunningCluster(o.name, dir, nodes, wolAddress);
+  return new RunningCluster(o.name, dir, nodes, wolAddress, accel);
 }
 
 /** Like Promise.all, but waits for every promise before failing, so that nothing is still
@@ -308,14 +330,13 @@ async function settleAll<T extends readonly unknown[]>(
   };
 }
 
-/** Writes the cluster's key, ssh config, ssh wrapper, mclu.conf and every node's files (off
- *  nodes too, so that they can be powered on later). Returns whether qemu's capabilities
- *  were found in the shared cache. */
+/** Writes the cluster's key, ssh config, ssh wrapper and every node's files (off nodes too,
+ *  so that they can be powered on later). Returns whether qemu's capabilities were found in
+ *  the shared cache. */
 async function writeClusterFiles(
   name: string,
   dir: string,
   nodes: ClusterNode[],
-  wolAddress: string,
 ): Promise<boolean> {
   const files = clusterFiles(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -343,6 +364,23 @@ async function writeClusterFiles(
   const addresses = nodes.map((n) => n.address);
   writeFileSync(files.sshConfig, clusterSshConfig(addresses, files.privateKey, files.knownHosts));
   writeFileSync(files.sshCommand, sshWrapper(files.sshConfig), { mode: 0o755 });
+  let capabilitiesShared = true;
+  for (const spec of specs) {
+    writeNodeFiles(spec, keys);
+    capabilitiesShared = seedQemuCapabilities(spec.paths.sub('cache')) && capabilitiesShared;
+  }
+  return capabilitiesShared;
+}
+
+/** mclu.conf, once the accelerator (its domain_type) is decided. */
+function writeMcluConf(
+  name: string,
+  dir: string,
+  nodes: ClusterNode[],
+  wolAddress: string,
+  accel: AccelChoice,
+): void {
+  const files = clusterFiles(dir);
   writeFileSync(
     files.mcluConfig,
     mcluConf({
@@ -351,6 +389,7 @@ async function writeClusterFiles(
       sshConfig: files.sshConfig,
       poweroffCommand: 'sh /etc/libvirt/tsvirt-poweroff',
       wolAddress,
+      accel,
       nodes: nodes.map((n) => ({
         name: n.name,
         sshDestination: n.sshDestination,
@@ -358,12 +397,10 @@ async function writeClusterFiles(
       })),
     }),
   );
-  let capabilitiesShared = true;
-  for (const spec of specs) {
-    writeNodeFiles(spec, keys);
-    capabilitiesShared = seedQemuCapabilities(spec.paths.sub('cache')) && capabilitiesShared;
-  }
-  return capabilitiesShared;
+}
+
+function readState(file: string): ClusterState {
+  return JSON.parse(readFileSync(file, 'utf8')) as ClusterState;
 }
 
 function writeState(file: string, state: ClusterState): void {
@@ -376,8 +413,14 @@ export function openCluster(name = DEFAULTS.name): Cluster | null {
   const dir = clusterDir(name);
   const file = clusterFiles(dir).state;
   if (!existsSync(file)) return null;
-  const state = JSON.parse(readFileSync(file, 'utf8')) as ClusterState;
-  return new RunningCluster(state.name, dir, state.nodes, state.wolAddress);
+  const state = readState(file);
+  return new RunningCluster(
+    state.name,
+    dir,
+    state.nodes,
+    state.wolAddress,
+    state.accel ?? UNDECIDED,
+  );
 }
 
 /** Per node: whether each of its processes is alive. */

@@ -1,4 +1,5 @@
 // The text of every configuration file a cluster writes. Pure functions, unit-tested.
+import { ACCEL_ENV, type AccelChoice } from './accel.js';
 
 /** libvirtd.conf of a node: its own host UUID (libvirt refuses to migrate between two hosts
  *  with the same one) and no authentication on its unix socket, which only root reaches. */
@@ -132,6 +133,8 @@ export interface McluConfOptions {
   sshConfig: string;
   poweroffCommand: string;
   wolAddress: string;
+  /** What the guests run under and why (see accel.ts). */
+  accel: AccelChoice;
   nodes: readonly McluNodeEntry[];
 }
 
@@ -145,7 +148,9 @@ export function mcluConf(o: McluConfOptions): string {
     '# Use: mclu -f THIS_FILE status   (or MCLU_CONFIG=THIS_FILE mclu status)',
     '',
     '[defaults]',
-    'domain_type = "qemu"  # software emulation (TCG): KVM hangs nested guests here',
+    `# ${o.accel.domainType === 'kvm' ? 'KVM' : 'Software emulation (TCG)'}: ${o.accel.reason.replace(/\n/g, ' ')}`,
+    `# Force with ${ACCEL_ENV}=tcg|kvm (or testcluster up --accel tcg|kvm).`,
+    `domain_type = ${tomlString(o.accel.domainType)}`,
     'memory = "128M"',
     'vcpus = 1',
     'format = "qcow2"',

@@ -1,4 +1,5 @@
 // Domain XML for the test guest, for tests that define it directly (mclu builds its own).
+import { machineDomainType, type DomainType } from './accel.js';
 
 export interface TinyGuestOptions {
   name: string;
@@ -9,6 +10,9 @@ export interface TinyGuestOptions {
   /** Where the serial console is also logged, as seen inside the node. Default
    *  /var/log/libvirt/qemu/NAME-serial.log (the node's ClusterNode.logDir + qemu/...). */
   serialLog?: string;
+  /** kvm or qemu (TCG). Default: what the cluster's guests use on this machine
+   *  (TSVIRT_CLUSTER_ACCEL, else the cached KVM probe, else qemu); see Cluster.accel. */
+  domainType?: DomainType;
 }
 
 const escapeXml = (s: string): string =>
@@ -19,12 +23,12 @@ const escapeXml = (s: string): string =>
     .replace(/'/g, '&apos;')
     .replace(/"/g, '&quot;');
 
-/** A TCG guest (`<domain type='qemu'>`) booting the test image from a virtio disk, with its
+/** A guest (`<domain type='qemu'>` or `'kvm'>`, see domainType) booting the test image from a virtio disk, with its
  *  serial console on a pty (for `virsh console`) and logged to a file, user-mode networking,
  *  and ACPI so that `virsh shutdown` powers it off. */
 export function tinyGuestXml(o: TinyGuestOptions): string {
   const serialLog = o.serialLog ?? `/var/log/libvirt/qemu/${o.name}-serial.log`;
-  return `<domain type='qemu'>
+  return `<domain type='${o.domainType ?? machineDomainType()}'>
   <name>${escapeXml(o.name)}</name>
   <memory unit='MiB'>${o.memoryMiB ?? 128}</memory>
   <vcpu>1</vcpu>

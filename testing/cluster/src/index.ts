@@ -14,3 +14,18 @@ export { ensureGuestImage, GUEST_IMAGE_LINK } from './guest-image.js';
 export { serialLogName, tinyGuestXml, type TinyGuestOptions } from './guest.js';
 export { STATE_ROOT } from './paths.js';
 export { GUEST_MARKER, templatesDir } from './template.js';
+export {
+  ACCEL_ENV,
+  describeAccel,
+  machineDomainType,
+  type AccelChoice,
+  type AccelMode,
+  type DomainType,
+} from './accel.js';
+export {
+  bootGuest,
+  kvmUsable,
+  probeKvm,
+  type BootResult,
+  type KvmProbeResult,
+} from './kvm-probe.js';

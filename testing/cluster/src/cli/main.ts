@@ -2,6 +2,7 @@
 // testcluster: bring a test cluster up or down, or show it. Thin: parses arguments, calls the
 // library, prints.
 import { parseArgs } from 'node:util';
+import { parseAccelMode } from '../accel.js';
 import { listClusters, openCluster, startCluster, stopCluster } from '../cluster.js';
 import { ClusterError, messageOf } from '../errors.js';
 import { ensureGuestImage } from '../guest-image.js';
@@ -10,9 +11,12 @@ import { describeCluster, nextSteps } from './usage.js';
 
 const USAGE = `usage:
   testcluster up [--nodes N] [--off N] [--name NAME] [--address-prefix P] [--no-wake-on-lan]
+                 [--accel tcg|kvm|probe]
       start N nodes (default 3) plus N configured but off (default 0); node i at P(10+i),
       P defaults to 127.0.0. (node1 at 127.0.0.11); an earlier run of NAME is replaced;
-      a magic packet to P1 port 9 (mclu on NODE) powers a node on
+      a magic packet to P1 port 9 (mclu on NODE) powers a node on; guests use KVM only
+      where a probe boot works (once per machine, up to 25 s), unless --accel or
+      TSVIRT_CLUSTER_ACCEL forces tcg or kvm
   testcluster down [--name NAME]     stop the cluster and remove all its files
   testcluster status [--name NAME]   show the clusters (or one) and how to use them
   testcluster image                  build the test guest image (cached) and print its path
@@ -37,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
       debug: { type: 'boolean' },
       'no-wake-on-lan': { type: 'boolean' },
       'cluster-dir': { type: 'string' },
+      accel: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -57,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
         offNodes: integer(values.off, '--off', 0),
         addressPrefix: values['address-prefix'] ?? '127.0.0.',
         wakeOnLan: values['no-wake-on-lan'] !== true,
+        ...(values.accel !== undefined && { accel: parseAccelMode(values.accel, '--accel') }),
       });
       console.log(`started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       console.log(describeCluster(cluster));

@@ -1,6 +1,7 @@
 // What `testcluster up` and `status` print: the cluster and exactly what to do next.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeAccel } from '../accel.js';
 import type { Cluster } from '../cluster.js';
 import { clusterHealth } from '../cluster.js';
 import { findProcessesUsing } from '../processes.js';
@@ -33,6 +34,7 @@ export function describeCluster(cluster: Cluster): string {
       `  ${node.name.padEnd(7)} ${node.sshDestination.padEnd(18)} ${node.macAddress}  ${state}`,
     );
   }
+  lines.push(`  ${describeAccel(cluster.accel)}`);
   if (wakeOnLanListening(cluster.dir)) {
     lines.push(`  wake-on-LAN: a magic packet to ${cluster.wolAddress} powers a node on`);
   }
@@ -58,7 +60,7 @@ export function nextSteps(cluster: Cluster): string {
     ...mclu,
     `  export MCLU_CONFIG=${cluster.mcluConfig}`,
     '  mclu status',
-    `  mclu boot tiny ${first.name}:demo      # the test guest: TCG, boots in about 10 s`,
+    `  mclu boot tiny ${first.name}:demo      # the test guest: ${cluster.accel.domainType === 'kvm' ? 'KVM, boots in seconds' : 'TCG, boots in about 10 s'}`,
     '  mclu list',
     `  mclu console demo               # its serial console (Ctrl+] leaves)`,
     `  mclu migrate demo ${second.name}       # live migration, disk copied`,

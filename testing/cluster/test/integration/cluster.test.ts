@@ -15,6 +15,12 @@ import {
   type Cluster,
   type ClusterNode,
 } from '../../src/index.js';
+import {
+  KVM_PROBE_CACHE,
+  machineDomainType,
+  machineProbeKey,
+  readCachedProbe,
+} from '../../src/accel.js';
 import { assertNothingLeft, onNodes, run, virsh, waitForLine } from './helpers.js';
 
 let cluster: Cluster;
@@ -95,8 +101,21 @@ void test('the off node is configured but nothing listens there', async () => {
     nodes: Record<string, { host: string }>;
   };
   assert.equal(conf.nodes['node4']?.host, 'root@127.0.1.14');
-  assert.equal(conf.defaults['domain_type'], 'qemu');
   assert.deepEqual(conf.defaults['templates'], [templatesDir]);
+});
+
+void test('the guests run under the accelerator the KVM probe chose, and mclu.conf says why', () => {
+  const text = readFileSync(cluster.mcluConfig, 'utf8');
+  const conf = parse(text) as { defaults: Record<string, unknown> };
+  assert.equal(conf.defaults['domain_type'], cluster.accel.domainType);
+  assert.ok(text.includes(cluster.accel.reason), 'mclu.conf has the reason as a comment');
+  if (cluster.accel.source !== 'forced') {
+    // The probe's answer is cached for this kernel and qemu, and the cluster follows it.
+    const cached = readCachedProbe(KVM_PROBE_CACHE, machineProbeKey());
+    assert.ok(cached !== null, `no cached probe in ${KVM_PROBE_CACHE}`);
+    assert.equal(cluster.accel.domainType, cached.works ? 'kvm' : 'qemu');
+    assert.equal(machineDomainType(), cluster.accel.domainType);
+  }
 });
 
 void test('node-to-node ssh works inside the namespaces (for peer-to-peer migration)', async () => {
@@ -127,14 +146,16 @@ void test('the template guest boots on node1 and keeps running after live migrat
   assert.equal(build.code, 0, build.stderr);
   await virsh(n1.unixUri, 'pool-refresh', 'default');
   const xmlFile = join(cluster.dir, 'it-guest.xml');
-  writeFileSync(xmlFile, tinyGuestXml({ name: 'it-guest', disk }));
+  // Under KVM when the probe said it works: then this proves a KVM guest really boots.
+  const domainType = cluster.accel.domainType;
+  writeFileSync(xmlFile, tinyGuestXml({ name: 'it-guest', disk, domainType }));
   await virsh(n1.unixUri, 'define', xmlFile);
 
   const booted = Date.now();
   await virsh(n1.unixUri, 'start', 'it-guest');
   const serial1 = join(n1.logDir, serialLogName('it-guest'));
   const line = await waitForLine(serial1, new RegExp(`^${GUEST_MARKER} booted`), 120_000);
-  t.diagnostic(`guest booted to its marker in ${Date.now() - booted} ms: ${line}`);
+  t.diagnostic(`${domainType} guest booted to its marker in ${Date.now() - booted} ms: ${line}`);
   await waitForLine(serial1, new RegExp(`^${GUEST_MARKER} heartbeat 1 `), 30_000);
 
   const migrated = Date.now();

@@ -19,6 +19,7 @@ void test('mclu.conf is TOML with the defaults and one table per node', () => {
     sshConfig: '/var/tmp/c "q"/ssh_config',
     poweroffCommand: 'sh /etc/libvirt/tsvirt-poweroff',
     wolAddress: '127.0.1.1:9',
+    accel: { domainType: 'qemu', source: 'cached', reason: 'KVM probe: no boot marker' },
     nodes: [
       { name: 'node1', sshDestination: 'root@127.0.1.11', macAddress: '02:00:7f:00:01:0b' },
       { name: 'node2', sshDestination: 'root@127.0.1.12', macAddress: '02:00:7f:00:01:0c' },
@@ -29,6 +30,8 @@ void test('mclu.conf is TOML with the defaults and one table per node', () => {
     nodes: Record<string, Record<string, unknown>>;
   };
   assert.equal(doc.defaults['domain_type'], 'qemu');
+  assert.match(text, /^# Software emulation \(TCG\): KVM probe: no boot marker$/m);
+  assert.match(text, /^# Force with TSVIRT_CLUSTER_ACCEL=tcg\|kvm/m);
   assert.deepEqual(doc.defaults['templates'], ['/x/templates']);
   assert.equal(doc.defaults['ssh_config'], '/var/tmp/c "q"/ssh_config');
   assert.deepEqual(Object.keys(doc.nodes), ['node1', 'node2']);

@@ -56,7 +56,11 @@ void test('the template build refuses to run without an output path', () => {
 });
 
 void test('the guest XML is a TCG guest with a virtio disk and a logged serial console', () => {
-  const xml = tinyGuestXml({ name: "a'b", disk: '/var/lib/libvirt/images/a.qcow2' });
+  const xml = tinyGuestXml({
+    name: "a'b",
+    disk: '/var/lib/libvirt/images/a.qcow2',
+    domainType: 'qemu',
+  });
   assert.match(xml, /^<domain type='qemu'>/);
   assert.match(xml, /<name>a&apos;b<\/name>/);
   assert.match(xml, /<target dev='vda' bus='virtio'\/>/);
