@@ -76,10 +76,11 @@ export class Connection {
   private metaBaseAllocation = false;
   private isTls = false;
   private export: ExportState | undefined;
+  /** Requests being served; `slotWaiter` is woken each time one finishes. */
   private inFlight = 0;
   private slotWaiter: (() => void) | undefined;
+  /** Plugin calls of WRITE, WRITE_ZEROES and TRIM not yet finished (FLUSH waits for them). */
   private readonly pendingWrites = new Set<Promise<void>>();
-  private readonly allDone = new Set<Promise<void>>();
   private readonly pool = new BufferPool();
   private readonly allocate = (n: number) => this.pool.get(n);
 
@@ -104,7 +105,7 @@ export class Connection {
     } catch (err) {
       if (!(err instanceof CloseConnection)) this.log(`connection closed: ${messageOf(err)}`);
     } finally {
-      await Promise.allSettled([...this.allDone]);
+      await this.waitForSlot(0);
       if (this.export) await this.export.layer.close().catch(() => undefined);
       this.channel.output.end();
     }
@@ -442,22 +443,10 @@ export class Connection {
         return;
       }
 
+      // serve() never rejects and does its own bookkeeping: no promise chained per request.
       this.inFlight++;
-      const done = this.serve(state, type, flags, cookie, offset, length, payload).finally(() => {
-        this.inFlight--;
-        this.allDone.delete(done);
-        const wake = this.slotWaiter;
-        this.slotWaiter = undefined;
-        wake?.();
-      });
-      this.allDone.add(done);
-      if (type === Cmd.WRITE || type === Cmd.WRITE_ZEROES || type === Cmd.TRIM) {
-        this.pendingWrites.add(done);
-        void done.finally(() => this.pendingWrites.delete(done));
-      }
-      while (this.inFlight >= MAX_IN_FLIGHT) {
-        await new Promise<void>((resolve) => (this.slotWaiter = resolve));
-      }
+      void this.serve(state, type, flags, cookie, offset, length, payload);
+      await this.waitForSlot(MAX_IN_FLIGHT - 1);
       if (this.output.writableLength > MAX_QUEUED_OUTPUT && !this.dead) {
         await new Promise<void>((resolve) => {
           const done = () => {
@@ -469,6 +458,30 @@ export class Connection {
           this.output.on('close', done);
         });
       }
+    }
+  }
+
+  /** Waits until at most `count` requests are in flight. */
+  private async waitForSlot(count: number): Promise<void> {
+    while (this.inFlight > count) {
+      await new Promise<void>((resolve) => (this.slotWaiter = resolve));
+    }
+  }
+
+  private requestFinished(): void {
+    this.inFlight--;
+    const wake = this.slotWaiter;
+    this.slotWaiter = undefined;
+    wake?.();
+  }
+
+  /** Runs a write-like plugin call so that a later FLUSH waits for it. */
+  private async writing(work: Promise<void>): Promise<void> {
+    this.pendingWrites.add(work);
+    try {
+      await work;
+    } finally {
+      this.pendingWrites.delete(work);
     }
   }
 
@@ -558,6 +571,22 @@ export class Connection {
     length: number,
     payload: Buffer | undefined,
   ): Promise<void> {
+    try {
+      await this.serveChecked(state, type, flags, cookie, offset, length, payload);
+    } finally {
+      this.requestFinished();
+    }
+  }
+
+  private async serveChecked(
+    state: ExportState,
+    type: number,
+    flags: number,
+    cookie: Buffer,
+    offset: number,
+    length: number,
+    payload: Buffer | undefined,
+  ): Promise<void> {
     const problem = this.check(state, type, flags, offset, length);
     if (problem) {
       this.replies.replyError(cookie, type === Cmd.READ || type === Cmd.BLOCK_STATUS, ...problem);
@@ -575,7 +604,7 @@ export class Connection {
           return;
         }
         case Cmd.WRITE:
-          await this.withTimeout(layer.pwrite(payload!, offset, { fua }));
+          await this.writing(this.withTimeout(layer.pwrite(payload!, offset, { fua })));
           // The plugin is done with the payload (a timed-out one never gives it back).
           this.pool.release(payload!);
           break;
@@ -585,18 +614,20 @@ export class Connection {
           await this.withTimeout(layer.flush());
           break;
         case Cmd.TRIM:
-          await this.withTimeout(layer.trim(length, offset, { fua }));
+          await this.writing(this.withTimeout(layer.trim(length, offset, { fua })));
           break;
         case Cmd.CACHE:
           await this.withTimeout(layer.cache(length, offset));
           break;
         case Cmd.WRITE_ZEROES:
-          await this.withTimeout(
-            layer.zero(length, offset, {
-              fua,
-              mayTrim: (flags & CmdFlag.NO_HOLE) === 0,
-              fastZero: (flags & CmdFlag.FAST_ZERO) !== 0,
-            }),
+          await this.writing(
+            this.withTimeout(
+              layer.zero(length, offset, {
+                fua,
+                mayTrim: (flags & CmdFlag.NO_HOLE) === 0,
+                fastZero: (flags & CmdFlag.FAST_ZERO) !== 0,
+              }),
+            ),
           );
           break;
         case Cmd.BLOCK_STATUS: {
