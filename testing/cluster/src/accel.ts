@@ -139,7 +139,7 @@ export async function chooseAccel(
     return {
       domainType: domainTypeOf(cached.works),
       source: 'cached',
-      reason: `KVM probe of ${cached.probedAt} (cached for ${deps.key}): ${cached.reason}`,
+      reason: `KVM probe of ${cached.probedAt}, cached for this kernel and qemu: ${cached.reason}`,
     };
   }
   const result = await deps.probe();

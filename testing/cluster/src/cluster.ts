@@ -114,7 +114,7 @@ interface ClusterState {
 const UNDECIDED: AccelChoice = {
   domainType: 'qemu',
   source: 'forced',
-  reason: 'not decided when the state was written',
+  reason: 'not recorded (the cluster did not finish starting, or an older version started it)',
 };
 
 const DEFAULTS: Required<Omit<ClusterOptions, 'accel'>> = {

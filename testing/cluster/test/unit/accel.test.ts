@@ -101,7 +101,10 @@ void test('the probe runs once; later decisions come from the cache', async () =
     const second = await chooseAccel({ mode: 'probe', from: 'default' }, deps);
     assert.equal(second.domainType, 'qemu');
     assert.equal(second.source, 'cached');
-    assert.match(second.reason, /KVM probe of 2026-11-27T03:00:00.000Z \(cached for probe v1/);
+    assert.match(
+      second.reason,
+      /^KVM probe of 2026-11-27T03:00:00.000Z, cached for this kernel and qemu: the test/,
+    );
     assert.match(second.reason, /no boot marker within 25 s/);
     assert.equal(calls.probes, 1);
     assert.deepEqual(readCachedProbe(deps.cacheFile, deps.key), {
