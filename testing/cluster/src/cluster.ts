@@ -12,11 +12,12 @@ import {
   sshWrapper,
 } from './config-files.js';
 import { ClusterError, messageOf } from './errors.js';
-import { execChecked, type ExecResult } from './exec.js';
+import type { ExecResult } from './exec.js';
 import {
   ensureMountPoints,
   execInNamespace,
   makeHostKey,
+  makeKeyPair,
   startNode,
   writeNodeFiles,
   type NodeSpec,
@@ -341,23 +342,12 @@ async function writeClusterFiles(
   const files = clusterFiles(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   ensureMountPoints();
-  await execChecked([
-    'ssh-keygen',
-    '-q',
-    '-t',
-    'ed25519',
-    '-N',
-    '',
-    '-C',
-    `tsvirt-cluster-${name}`,
-    '-f',
-    files.privateKey,
-  ]);
+  const publicKey = await makeKeyPair(files.privateKey, `tsvirt-cluster-${name}`);
   const specs = nodes.map((n) => nodeSpec(dir, n));
   const hostKeys = await Promise.all(specs.map((spec) => makeHostKey(spec)));
   const keys = {
     privateKey: readFileSync(files.privateKey, 'utf8'),
-    publicKey: readFileSync(`${files.privateKey}.pub`, 'utf8'),
+    publicKey,
     knownHosts: nodes.map((n, i) => knownHostsLine(n.address, hostKeys[i] ?? '')).join(''),
   };
   writeFileSync(files.knownHosts, keys.knownHosts);

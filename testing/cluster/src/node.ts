@@ -48,22 +48,17 @@ export interface RunningNode {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Creates an ed25519 key pair without a passphrase at `path` (and `path.pub`); returns
+ *  the public key line. */
+export async function makeKeyPair(path: string, comment: string): Promise<string> {
+  await execChecked(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+  return readFileSync(`${path}.pub`, 'utf8');
+}
+
 /** Creates a node's host key; returns the public key line. */
 export async function makeHostKey(spec: NodeSpec): Promise<string> {
   mkdirSync(spec.paths.sub('sshd'), { recursive: true });
-  await execChecked([
-    'ssh-keygen',
-    '-q',
-    '-t',
-    'ed25519',
-    '-N',
-    '',
-    '-C',
-    spec.name,
-    '-f',
-    spec.paths.hostKey,
-  ]);
-  return readFileSync(`${spec.paths.hostKey}.pub`, 'utf8');
+  return makeKeyPair(spec.paths.hostKey, spec.name);
 }
 
 /** Writes every file of the node (configs, keys, pool) before anything starts. */
