@@ -1,6 +1,8 @@
-// Finds a plugin or filter: a built-in name, or a path to a JavaScript module whose default
-// export (or export named `plugin` / `filter`) is the object, or a function returning it.
+// Finds a plugin or filter: a built-in name, or a path to a JavaScript or TypeScript module
+// whose default export (or export named `plugin` / `filter`) is the object, or a function
+// returning it.
 import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Filter, Plugin } from './api.js';
@@ -12,19 +14,23 @@ function looksLikePath(name: string): boolean {
   return name.includes('/') || /\.(c|m)?(j|t)s$/.test(name);
 }
 
+let typeScriptHooksRegistered = false;
+
+/** A .ts module is transpiled as it loads (see typescript-hooks.ts); the hooks, and with
+ *  them the TypeScript compiler, are loaded only when the first one is asked for. */
+function registerTypeScriptHooks(): void {
+  if (typeScriptHooksRegistered) return;
+  register(new URL('./typescript-hooks.js', import.meta.url));
+  typeScriptHooksRegistered = true;
+}
+
 async function importModule(path: string, kind: string): Promise<Record<string, unknown>> {
   const absolute = resolve(path);
   if (!existsSync(absolute)) throw new ConfigError(`${kind} module ${path} does not exist`);
+  if (/\.m?ts$/.test(absolute)) registerTypeScriptHooks();
   try {
     return (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === 'ERR_UNKNOWN_FILE_EXTENSION') {
-      throw new ConfigError(
-        `${kind} ${path}: this Node (${process.version}) cannot load TypeScript; ` +
-          `compile it with tsc and give the .js file`,
-      );
-    }
     throw new ConfigError(`${kind} ${path} failed to load: ${(err as Error).message}`);
   }
 }
@@ -44,7 +50,7 @@ export async function loadPlugin(name: string): Promise<Plugin<unknown>> {
     if (!make) {
       throw new ConfigError(
         `unknown plugin "${name}"; built-in plugins: ${Object.keys(builtinPlugins).join(', ')} ` +
-          `(or give the path of a .js plugin module)`,
+          `(or give the path of a .js or .ts plugin module)`,
       );
     }
     return make();

@@ -1,14 +1,24 @@
 // Reuses the buffers of READ replies and WRITE payloads of the common request sizes:
-// allocating a fresh 256 KiB buffer per request costs malloc and garbage-collection time.
-// A buffer comes back only once nothing uses it (the socket wrote it, the plugin is done).
-const MAX_PER_SIZE = 32;
+// allocating a fresh 256 KiB buffer per request costs malloc, page faults (the kernel zeroes
+// every new page) and garbage-collection time. A buffer comes back only once nothing uses it
+// (the socket wrote it, the plugin is done).
+//
+// The pool holds up to MAX_POOLED_BYTES, enough for every request of a full queue (64 in
+// flight) at the usual 256 KiB: a smaller cap drops buffers each round and the next round
+// allocates and faults in fresh ones.
+const MAX_POOLED_BYTES = 32 << 20;
+const MAX_SIZES = 8;
 const MIN_POOLED = 16 * 1024;
 
 export class BufferPool {
   private readonly free = new Map<number, Buffer[]>();
+  private pooledBytes = 0;
 
   get(length: number): Buffer {
-    return this.free.get(length)?.pop() ?? Buffer.allocUnsafeSlow(length);
+    const buf = this.free.get(length)?.pop();
+    if (!buf) return Buffer.allocUnsafeSlow(length);
+    this.pooledBytes -= length;
+    return buf;
   }
 
   /** Takes back a buffer nothing else refers to; views into shared memory are ignored. */
@@ -16,12 +26,14 @@ export class BufferPool {
     if (buf.length < MIN_POOLED || buf.byteOffset !== 0 || buf.buffer.byteLength !== buf.length) {
       return;
     }
+    if (this.pooledBytes + buf.length > MAX_POOLED_BYTES) return;
     let list = this.free.get(buf.length);
     if (!list) {
-      if (this.free.size > 8) return;
+      if (this.free.size >= MAX_SIZES) return;
       list = [];
       this.free.set(buf.length, list);
     }
-    if (list.length < MAX_PER_SIZE) list.push(buf);
+    list.push(buf);
+    this.pooledBytes += buf.length;
   }
 }

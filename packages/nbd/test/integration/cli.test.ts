@@ -1,7 +1,7 @@
 // The tsnbd command line: help, errors, background mode with a pid file, -s, captive vars.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FIXTURES, TSNBD, captive, requireTools, run, tempDir, uriOf } from '../helpers.js';
@@ -122,18 +122,32 @@ void describe('tsnbd command line', () => {
     }
   });
 
-  void it("the README's example plugin, compiled by tsc, serves and refuses as written", async () => {
-    const plugin = join(FIXTURES, '../../dist/test/fixtures/ramdisk.js');
-    const r = await captive(
-      'tsnbd',
-      [plugin, 'size=1M'],
-      `qemu-io -f raw -c 'write -P 0x12 1000 5000' -c 'read -P 0x12 1000 5000' -c 'write -P 0xff 0 1' "$uri"`,
-    );
-    assert.match(r.stdout, /read 5000\/5000 bytes at offset 1000/);
-    assert.match(r.stdout + r.stderr, /write failed: Input\/output error/);
-    const ts = await run(process.execPath, [TSNBD, '-f', join(FIXTURES, 'ramdisk.ts'), 'size=1M']);
-    assert.equal(ts.code, 1);
-    assert.match(ts.stderr, /cannot load TypeScript; compile it with tsc/);
+  for (const [how, plugin] of [
+    ['compiled by tsc', join(FIXTURES, '../../dist/test/fixtures/ramdisk.js')],
+    ['loaded from its .ts file', join(FIXTURES, 'ramdisk.ts')],
+  ] as const) {
+    void it(`the README's example plugin, ${how}, serves and refuses as written`, async () => {
+      const r = await captive(
+        'tsnbd',
+        [plugin, 'size=1M'],
+        `qemu-io -f raw -c 'write -P 0x12 1000 5000' -c 'read -P 0x12 1000 5000' -c 'write -P 0xff 0 1' "$uri"`,
+      );
+      assert.match(r.stdout, /read 5000\/5000 bytes at offset 1000/);
+      assert.match(r.stdout + r.stderr, /write failed: Input\/output error/);
+    });
+  }
+
+  void it('a TypeScript plugin that does not parse is refused with the place of the mistake', async () => {
+    const tmp = tempDir();
+    try {
+      const broken = join(tmp.path, 'broken.ts');
+      writeFileSync(broken, 'export default { name: "x", open() { return 1 }\n');
+      const r = await run(process.execPath, [TSNBD, '-f', broken]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /plugin .*broken\.ts failed to load: .*/);
+    } finally {
+      tmp.cleanup();
+    }
   });
 
   void it('-s speaks NBD on stdin/stdout', async () => {

@@ -1,0 +1,42 @@
+// Module hooks (node:module register) that let tsnbd load a plugin or filter written in
+// TypeScript straight from its .ts file, on every Node >= 20.6: the file is transpiled to
+// JavaScript as it loads. Types are not checked here; that is tsc's job in the plugin's own
+// project, as with any TypeScript program run through a transpiling loader.
+import { readFile } from 'node:fs/promises';
+import type { LoadHook, ResolveHook } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const TYPESCRIPT_FILE = /\.m?ts$/;
+
+function isTypeScript(url: string): boolean {
+  return url.startsWith('file:') && TYPESCRIPT_FILE.test(new URL(url).pathname);
+}
+
+export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
+  try {
+    return await nextResolve(specifier, context);
+  } catch (error) {
+    // TypeScript's NodeNext convention: a .ts file imports its sibling x.ts as './x.js'.
+    const parent = context.parentURL;
+    if (parent !== undefined && isTypeScript(parent) && /^\.\.?\/.*\.m?js$/.test(specifier)) {
+      return nextResolve(specifier.replace(/js$/, 'ts'), context);
+    }
+    throw error;
+  }
+};
+
+export const load: LoadHook = async (url, context, nextLoad) => {
+  if (!isTypeScript(url)) return nextLoad(url, context);
+  const path = fileURLToPath(url);
+  const { outputText } = ts.transpileModule(await readFile(path, 'utf8'), {
+    fileName: path,
+    compilerOptions: {
+      module: ts.ModuleKind.ESNext,
+      target: ts.ScriptTarget.ES2022,
+      inlineSourceMap: true,
+      inlineSources: true,
+    },
+  });
+  return { format: 'module', source: outputText, shortCircuit: true };
+};
