@@ -29,8 +29,9 @@ export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
 export const load: LoadHook = async (url, context, nextLoad) => {
   if (!isTypeScript(url)) return nextLoad(url, context);
   const path = fileURLToPath(url);
-  const { outputText } = ts.transpileModule(await readFile(path, 'utf8'), {
+  const { outputText, diagnostics = [] } = ts.transpileModule(await readFile(path, 'utf8'), {
     fileName: path,
+    reportDiagnostics: true,
     compilerOptions: {
       module: ts.ModuleKind.ESNext,
       target: ts.ScriptTarget.ES2022,
@@ -38,5 +39,15 @@ export const load: LoadHook = async (url, context, nextLoad) => {
       inlineSources: true,
     },
   });
+  // Only syntax errors are reported here (no type checking); the first is enough to fix.
+  const first = diagnostics[0];
+  if (first !== undefined) throw new SyntaxError(describe(first));
   return { format: 'module', source: outputText, shortCircuit: true };
 };
+
+function describe(diagnostic: ts.Diagnostic): string {
+  const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
+  if (diagnostic.file === undefined || diagnostic.start === undefined) return message;
+  const { line, character } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
+  return `${diagnostic.file.fileName}:${line + 1}:${character + 1}: ${message}`;
+}

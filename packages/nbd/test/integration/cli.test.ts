@@ -140,11 +140,11 @@ void describe('tsnbd command line', () => {
   void it('a TypeScript plugin that does not parse is refused with the place of the mistake', async () => {
     const tmp = tempDir();
     try {
-      const broken = join(tmp.path, 'broken.ts');
+      const broken = join(tmp.dir, 'broken.ts');
       writeFileSync(broken, 'export default { name: "x", open() { return 1 }\n');
       const r = await run(process.execPath, [TSNBD, '-f', broken]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /plugin .*broken\.ts failed to load: .*/);
+      assert.match(r.stderr, /plugin .*broken\.ts failed to load: .*broken\.ts:2:1: '}' expected/);
     } finally {
       tmp.cleanup();
     }
