@@ -446,7 +446,7 @@ export class Connection {
       // serve() never rejects and does its own bookkeeping: no promise chained per request.
       this.inFlight++;
       void this.serve(state, type, flags, cookie, offset, length, payload);
-      await this.waitForSlot(MAX_IN_FLIGHT - 1);
+      if (this.inFlight >= MAX_IN_FLIGHT) await this.waitForSlot(MAX_IN_FLIGHT - 1);
       if (this.output.writableLength > MAX_QUEUED_OUTPUT && !this.dead) {
         await new Promise<void>((resolve) => {
           const done = () => {
@@ -571,33 +571,17 @@ export class Connection {
     length: number,
     payload: Buffer | undefined,
   ): Promise<void> {
-    try {
-      await this.serveChecked(state, type, flags, cookie, offset, length, payload);
-    } finally {
-      this.requestFinished();
-    }
-  }
-
-  private async serveChecked(
-    state: ExportState,
-    type: number,
-    flags: number,
-    cookie: Buffer,
-    offset: number,
-    length: number,
-    payload: Buffer | undefined,
-  ): Promise<void> {
-    const problem = this.check(state, type, flags, offset, length);
-    if (problem) {
-      this.replies.replyError(cookie, type === Cmd.READ || type === Cmd.BLOCK_STATUS, ...problem);
-      return;
-    }
     const layer = state.layer;
     const fua = (flags & CmdFlag.FUA) !== 0;
     try {
+      const problem = this.check(state, type, flags, offset, length);
+      if (problem) {
+        this.replies.replyError(cookie, type === Cmd.READ || type === Cmd.BLOCK_STATUS, ...problem);
+        return;
+      }
       switch (type) {
         case Cmd.READ: {
-          const buf = this.pool.get(length);
+          const buf = this.replies.readBuffer(length);
           // On failure buf is dropped, not pooled: a timed-out plugin may still fill it.
           await this.withTimeout(layer.pread(buf, offset));
           this.replies.replyRead(cookie, offset, buf);
@@ -646,6 +630,8 @@ export class Connection {
         errnoOf(err),
         messageOf(err),
       );
+    } finally {
+      this.requestFinished();
     }
   }
 }

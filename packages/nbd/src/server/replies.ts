@@ -46,6 +46,13 @@ export class ReplyWriter {
    * syscall, no writev bookkeeping); large ones go out corked as a writev without copying.
    */
   private writeWithData(header: Buffer, data: Buffer): void {
+    if (isInFrame(data, header.length)) {
+      // The header goes into the room left for it (see readBuffer): one buffer, no copy.
+      const frame = Buffer.from(data.buffer, 0, header.length + data.length);
+      header.copy(frame, 0);
+      this.output.write(frame);
+      return;
+    }
     if (data.length <= SMALL_REPLY) {
       const joined = Buffer.allocUnsafe(header.length + data.length);
       header.copy(joined, 0);
@@ -58,6 +65,22 @@ export class ReplyWriter {
     this.output.write(header);
     this.output.write(data, () => this.pool.release(data));
     this.output.uncork();
+  }
+
+  /** Length of the header in front of a READ reply's data. */
+  private get readHeaderLength(): number {
+    return this.structured ? 28 : 16;
+  }
+
+  /**
+   * The buffer a READ's data is read into. A small one is the tail of a buffer with room
+   * for the reply header in front, so the reply is sent as one write without a copy; a
+   * large one comes from the pool and is sent after its header as one writev.
+   */
+  readBuffer(length: number): Buffer {
+    if (length > SMALL_REPLY) return this.pool.get(length);
+    const room = this.readHeaderLength;
+    return Buffer.allocUnsafeSlow(room + length).subarray(room);
   }
 
   private chunkHeader(
@@ -120,4 +143,9 @@ export class ReplyWriter {
     }
     this.output.write(reply);
   }
+}
+
+/** True when `data` is a readBuffer() tail: its own ArrayBuffer with `room` bytes before it. */
+function isInFrame(data: Buffer, room: number): boolean {
+  return data.byteOffset === room && data.buffer.byteLength === room + data.length;
 }
