@@ -1,6 +1,6 @@
 // Writes transmission replies: simple replies, or structured chunks once negotiated.
-// Data goes out without copying (corked header + data, one writev) except for small replies,
-// which are joined into one buffer. Read buffers return to the pool once written.
+// Data goes out without copying: small reads are read into the reply buffer itself, large
+// ones are sent after their header as one writev. Read buffers return to the pool once written.
 import type { Writable } from 'node:stream';
 import type { Extent } from '../api.js';
 import type { BufferPool } from '../protocol/buffer-pool.js';
@@ -13,6 +13,7 @@ import {
 import { writeU64 } from '../protocol/wire.js';
 
 export const CONTEXT_ID_BASE_ALLOCATION = 1;
+/** Reads up to this size are read into their reply buffer (see readBuffer). */
 const SMALL_REPLY = 64 * 1024;
 
 export class ReplyWriter {
@@ -42,23 +43,15 @@ export class ReplyWriter {
   }
 
   /**
-   * Sends a reply header and its data. Small replies are joined into one buffer (one
-   * syscall, no writev bookkeeping); large ones go out corked as a writev without copying.
+   * Sends a reply header and its data. Data from readBuffer() already has room for the
+   * header in front: one buffer, one write, no copy. Other data (large reads) goes out
+   * corked after its header as one writev, also without copying.
    */
   private writeWithData(header: Buffer, data: Buffer): void {
     if (isInFrame(data, header.length)) {
-      // The header goes into the room left for it (see readBuffer): one buffer, no copy.
       const frame = Buffer.from(data.buffer, 0, header.length + data.length);
       header.copy(frame, 0);
       this.output.write(frame);
-      return;
-    }
-    if (data.length <= SMALL_REPLY) {
-      const joined = Buffer.allocUnsafe(header.length + data.length);
-      header.copy(joined, 0);
-      data.copy(joined, header.length);
-      this.pool.release(data);
-      this.output.write(joined);
       return;
     }
     this.output.cork();
