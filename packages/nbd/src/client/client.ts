@@ -1,11 +1,14 @@
-// An NBD client: fixed newstyle handshake (structured replies, base:allocation, GO with
-// block sizes), then any number of requests in flight, matched to replies by cookie.
+// An NBD client: fixed newstyle handshake (extended headers or structured replies,
+// base:allocation, GO with block sizes), then any number of requests in flight, matched to
+// replies by cookie.
 import net from 'node:net';
 import { NbdError, ProtocolError } from '../errors.js';
 import {
   BASE_ALLOCATION,
   Cmd,
   CmdFlag,
+  EXTENDED_REPLY_MAGIC,
+  EXTENDED_REQUEST_MAGIC,
   IHAVEOPT,
   Info,
   NBDMAGIC,
@@ -35,13 +38,21 @@ export interface ConnectOptions {
   blockStatus?: boolean;
   /** Negotiate structured replies (default true); false speaks like the Linux kernel client. */
   structuredReplies?: boolean;
+  /**
+   * Ask for extended headers (64-bit lengths) first (default: as `structuredReplies`); a
+   * server that refuses gets structured replies instead.
+   */
+  extendedHeaders?: boolean;
 }
 
 export interface ExportDetails {
   size: number;
   flags: number;
   blockSize: { minimum: number; preferred: number; maximum: number };
+  /** Structured replies or extended headers: READ data and errors come in chunks. */
   structured: boolean;
+  /** Extended headers: 32-byte requests and replies, 64-bit lengths. */
+  extended: boolean;
   baseAllocation: boolean;
 }
 
@@ -54,6 +65,9 @@ interface Pending {
   extents?: Extent[];
   error?: NbdError;
 }
+
+/** Largest reply chunk accepted with extended headers (a 32-bit payload and its header). */
+const MAX_CHUNK = 2 ** 32 + 64;
 
 const NAMES = Object.fromEntries(Object.entries(NbdErrno).map(([k, v]) => [v, k])) as Record<
   number,
@@ -102,11 +116,12 @@ export class NbdClient {
     });
     const client = new NbdClient(socket, new StreamReader(socket));
     try {
-      await client.handshake(
-        options.exportName ?? '',
-        options.blockStatus ?? true,
-        options.structuredReplies ?? true,
-      );
+      const structured = options.structuredReplies ?? true;
+      await client.handshake(options.exportName ?? '', {
+        blockStatus: options.blockStatus ?? true,
+        structured,
+        extended: options.extendedHeaders ?? structured,
+      });
     } catch (err) {
       socket.destroy();
       throw err;
@@ -134,8 +149,7 @@ export class NbdClient {
 
   private async handshake(
     exportName: string,
-    wantBlockStatus: boolean,
-    wantStructured: boolean,
+    want: { blockStatus: boolean; structured: boolean; extended: boolean },
   ): Promise<void> {
     const greeting = await this.reader.read(18);
     if (greeting.readBigUInt64BE(0) !== NBDMAGIC || greeting.readBigUInt64BE(8) !== IHAVEOPT) {
@@ -145,14 +159,19 @@ export class NbdClient {
     flags.writeUInt32BE(greeting.readUInt16BE(16) & 3);
     this.socket.write(flags);
 
-    let structured = false;
-    if (wantStructured) {
+    let extended = false;
+    if (want.extended) {
+      this.sendOption(Opt.EXTENDED_HEADERS);
+      extended = (await this.optionReply(Opt.EXTENDED_HEADERS)).type === Rep.ACK;
+    }
+    let structured = extended;
+    if (want.structured && !extended) {
       this.sendOption(Opt.STRUCTURED_REPLY);
       structured = (await this.optionReply(Opt.STRUCTURED_REPLY)).type === Rep.ACK;
     }
     let baseAllocation = false;
     const name = Buffer.from(exportName);
-    if (structured && wantBlockStatus) {
+    if (structured && want.blockStatus) {
       const query = Buffer.from(BASE_ALLOCATION);
       const data = Buffer.alloc(4 + name.length + 4 + 4 + query.length);
       data.writeUInt32BE(name.length, 0);
@@ -178,6 +197,7 @@ export class NbdClient {
       flags: 0,
       blockSize: { minimum: 1, preferred: 4096, maximum: 32 << 20 },
       structured,
+      extended,
       baseAllocation,
     };
     for (;;) {
@@ -214,6 +234,10 @@ export class NbdClient {
   private async receiveLoop(): Promise<void> {
     try {
       for (;;) {
+        if (this.details.extended) {
+          await this.receiveExtended();
+          continue;
+        }
         const magicBuf = await this.reader.read(4);
         const magic = magicBuf.readUInt32BE(0);
         if (magic === SIMPLE_REPLY_MAGIC) {
@@ -232,19 +256,38 @@ export class NbdClient {
           const type = rest.readUInt16BE(2);
           const cookie = rest.readBigUInt64BE(4);
           const length = rest.readUInt32BE(12);
-          const body = await this.reader.read(length);
-          const p = this.pending.get(cookie);
-          if (!p) throw new ProtocolError(`reply for unknown cookie ${cookie}`);
-          this.chunk(p, type, body);
-          if (flags & ReplyFlag.DONE) {
-            this.take(cookie);
-            if (p.error) p.reject(p.error);
-            else p.resolve(p.into ?? p.extents);
-          }
+          this.chunkReceived(flags, type, cookie, await this.reader.read(length));
         } else throw new ProtocolError(`bad reply magic 0x${magic.toString(16)}`);
       }
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** One reply chunk with extended headers: every reply has this 32-byte header. */
+  private async receiveExtended(): Promise<void> {
+    const header = await this.reader.read(32);
+    const magic = header.readUInt32BE(0);
+    if (magic !== EXTENDED_REPLY_MAGIC) {
+      throw new ProtocolError(`bad reply magic 0x${magic.toString(16)} with extended headers`);
+    }
+    const length = readU64(header, 24);
+    if (length < 0 || length > MAX_CHUNK) {
+      throw new ProtocolError(`reply chunk of ${header.readBigUInt64BE(24)} bytes`);
+    }
+    const body = await this.reader.read(length);
+    const cookie = header.readBigUInt64BE(8);
+    this.chunkReceived(header.readUInt16BE(4), header.readUInt16BE(6), cookie, body);
+  }
+
+  private chunkReceived(flags: number, type: number, cookie: bigint, body: Buffer): void {
+    const p = this.pending.get(cookie);
+    if (!p) throw new ProtocolError(`reply for unknown cookie ${cookie}`);
+    this.chunk(p, type, body);
+    if (flags & ReplyFlag.DONE) {
+      this.take(cookie);
+      if (p.error) p.reject(p.error);
+      else p.resolve(p.into ?? p.extents);
     }
   }
 
@@ -268,6 +311,19 @@ export class NbdClient {
         for (let i = 4; i + 8 <= body.length; i += 8) {
           const length = body.readUInt32BE(i);
           extents.push({ offset: at, length, type: body.readUInt32BE(i + 4) });
+          at += length;
+        }
+        p.extents = extents;
+        return;
+      }
+      case ReplyType.BLOCK_STATUS_EXT: {
+        const extents: Extent[] = [];
+        let at = p.offset;
+        for (let i = 8; i + 16 <= body.length; i += 16) {
+          const length = readU64(body, i);
+          if (length <= 0) throw new ProtocolError(`bad extent length in block status`);
+          // base:allocation status fits in 32 bits; the high half must be zero.
+          extents.push({ offset: at, length, type: body.readUInt32BE(i + 12) });
           at += length;
         }
         p.extents = extents;
@@ -308,14 +364,19 @@ export class NbdClient {
     into?: Buffer,
   ): Promise<Buffer | Extent[] | undefined> {
     if (this.closed) return Promise.reject(this.closed);
+    const extended = this.details.extended;
+    if (!extended && length > 0xffffffff) {
+      const message = `a request of ${length} bytes needs extended headers (max 4 GiB - 1)`;
+      return Promise.reject(new NbdError('EINVAL', message));
+    }
     const cookie = this.nextCookie++;
-    const header = Buffer.allocUnsafe(28);
-    header.writeUInt32BE(REQUEST_MAGIC, 0);
-    header.writeUInt16BE(flags, 4);
-    header.writeUInt16BE(type, 6);
-    header.writeBigUInt64BE(cookie, 8);
-    writeU64(header, offset, 16);
-    header.writeUInt32BE(length, 24);
+    const header = this.requestHeader(
+      type,
+      extended && payload ? flags | CmdFlag.PAYLOAD_LEN : flags,
+      cookie,
+      offset,
+      length,
+    );
     const reply = new Promise<Buffer | Extent[] | undefined>((resolve, reject) => {
       this.pending.set(cookie, { resolve, reject, offset, ...(into ? { into } : {}) });
       if (payload) {
@@ -329,6 +390,26 @@ export class NbdClient {
     const forget = () => this.inFlight.delete(reply);
     reply.then(forget, forget);
     return reply;
+  }
+
+  /** A compact (28-byte) or, with extended headers, extended (32-byte) request header. */
+  private requestHeader(
+    type: number,
+    flags: number,
+    cookie: bigint,
+    offset: number,
+    length: number,
+  ): Buffer {
+    const extended = this.details.extended;
+    const header = Buffer.allocUnsafe(extended ? 32 : 28);
+    header.writeUInt32BE(extended ? EXTENDED_REQUEST_MAGIC : REQUEST_MAGIC, 0);
+    header.writeUInt16BE(flags, 4);
+    header.writeUInt16BE(type, 6);
+    header.writeBigUInt64BE(cookie, 8);
+    writeU64(header, offset, 16);
+    if (extended) writeU64(header, length, 24);
+    else header.writeUInt32BE(length, 24);
+    return header;
   }
 
   async pread(buf: Buffer, offset: number): Promise<void> {
@@ -363,9 +444,7 @@ export class NbdClient {
   async close(): Promise<void> {
     if (this.closed) return;
     await Promise.allSettled([...this.inFlight]);
-    const header = Buffer.alloc(28);
-    header.writeUInt32BE(REQUEST_MAGIC, 0);
-    header.writeUInt16BE(Cmd.DISC, 6);
+    const header = this.requestHeader(Cmd.DISC, 0, 0n, 0, 0);
     this.closed = new ProtocolError('client closed');
     await new Promise<void>((resolve) => this.socket.end(header, resolve));
     this.socket.destroy();

@@ -8,6 +8,7 @@ export const REQUEST_MAGIC = 0x25609513;
 export const EXTENDED_REQUEST_MAGIC = 0x21e41c71;
 export const SIMPLE_REPLY_MAGIC = 0x67446698;
 export const STRUCTURED_REPLY_MAGIC = 0x668e33ef;
+export const EXTENDED_REPLY_MAGIC = 0x6e8a278c;
 
 /** Handshake flags sent by the server. */
 export const FLAG_FIXED_NEWSTYLE = 1 << 0;
@@ -45,6 +46,7 @@ export const Rep = {
   ERR_SHUTDOWN: ERR + 7,
   ERR_BLOCK_SIZE_REQD: ERR + 8,
   ERR_TOO_BIG: ERR + 9,
+  ERR_EXT_HEADER_REQD: ERR + 10,
 } as const;
 
 export const Info = {
@@ -98,6 +100,7 @@ export const ReplyType = {
   OFFSET_DATA: 1,
   OFFSET_HOLE: 2,
   BLOCK_STATUS: 5,
+  BLOCK_STATUS_EXT: 6,
   ERROR: (1 << 15) + 1,
   ERROR_OFFSET: (1 << 15) + 2,
 } as const;

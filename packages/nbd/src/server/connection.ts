@@ -10,6 +10,7 @@ import {
   CLIENT_FLAG_NO_ZEROES,
   Cmd,
   CmdFlag,
+  EXTENDED_REQUEST_MAGIC,
   FLAG_FIXED_NEWSTYLE,
   FLAG_NO_ZEROES,
   IHAVEOPT,
@@ -59,6 +60,8 @@ const MAX_OPTIONS = 256;
 const MAX_STRING = 4096;
 const MAX_IN_FLIGHT = 64;
 const MAX_QUEUED_OUTPUT = 32 << 20;
+/** The largest payload any block size constraint (32 bits) allows. */
+const MAX_PAYLOAD_LENGTH = 0xffffffff;
 
 interface ExportState {
   layer: OpenLayer;
@@ -158,6 +161,10 @@ export class Connection {
       }
       switch (option) {
         case Opt.EXPORT_NAME: {
+          // The spec forbids it: its reply has no room to say how replies will look.
+          if (this.replies.mode === 'extended') {
+            throw new CloseConnection('EXPORT_NAME after extended headers were negotiated');
+          }
           const state = await this.openExport(data.toString('utf8'));
           if (!state) throw new CloseConnection('EXPORT_NAME of an unknown export');
           const reply = Buffer.alloc(noZeroes ? 10 : 134);
@@ -180,24 +187,31 @@ export class Connection {
           if (await this.optInfo(option, data)) return true;
           break;
         case Opt.STRUCTURED_REPLY:
-          if (data.length !== 0) this.optReply(option, Rep.ERR_INVALID, 'unexpected payload');
-          else if (this.replies.structured)
-            this.optReply(option, Rep.ERR_INVALID, 'already negotiated');
-          else {
-            this.replies.structured = true;
-            this.optReply(option, Rep.ACK);
-          }
+        case Opt.EXTENDED_HEADERS:
+          this.optReplyMode(option, data);
           break;
         case Opt.LIST_META_CONTEXT:
         case Opt.SET_META_CONTEXT:
           this.optMetaContext(option, data);
           break;
         default:
-          // Includes EXTENDED_HEADERS: clients fall back to compact headers.
           this.optReply(option, Rep.ERR_UNSUP, `option ${option} is not supported`);
       }
     }
     throw new CloseConnection('too many options');
+  }
+
+  /** STRUCTURED_REPLY or EXTENDED_HEADERS; extended headers take precedence (spec). */
+  private optReplyMode(option: number, data: Buffer): void {
+    const mode = option === Opt.EXTENDED_HEADERS ? 'extended' : 'structured';
+    if (data.length !== 0) this.optReply(option, Rep.ERR_INVALID, 'unexpected payload');
+    else if (this.replies.mode === mode) this.optReply(option, Rep.ERR_INVALID, 'already on');
+    else if (this.replies.mode === 'extended') {
+      this.optReply(option, Rep.ERR_EXT_HEADER_REQD, 'extended headers are already on');
+    } else {
+      this.replies.mode = mode;
+      this.optReply(option, Rep.ACK);
+    }
   }
 
   private abort(option: number): boolean {
@@ -267,7 +281,7 @@ export class Connection {
     this.reader = new StreamReader(secure);
     this.output = secure;
     this.isTls = true;
-    // A structured-reply negotiation made in clear text does not carry over (spec).
+    // Structured replies or extended headers negotiated in clear text do not carry over (spec).
     this.replies = new ReplyWriter(secure, this.pool);
     this.metaBaseAllocation = false;
   }
@@ -355,7 +369,7 @@ export class Connection {
       return;
     }
     if (option === Opt.SET_META_CONTEXT) {
-      if (!this.replies.structured) {
+      if (!this.replies.chunked) {
         this.optReply(option, Rep.ERR_INVALID, 'SET_META_CONTEXT needs structured replies');
         return;
       }
@@ -393,7 +407,7 @@ export class Connection {
         flags |= TFlag.SEND_WRITE_ZEROES;
         if (await layer.canFastZero()) flags |= TFlag.SEND_FAST_ZERO;
       }
-      if (this.replies.structured) flags |= TFlag.SEND_DF;
+      if (this.replies.chunked) flags |= TFlag.SEND_DF;
       if (await layer.canMultiConn()) flags |= TFlag.CAN_MULTI_CONN;
       if ((await layer.canCache()) !== 'none') flags |= TFlag.SEND_CACHE;
       const declared = await layer.blockSize();
@@ -413,26 +427,37 @@ export class Connection {
 
   private async transmission(): Promise<void> {
     const state = this.export!;
+    const extended = this.replies.mode === 'extended';
+    const headerLength = extended ? 32 : 28;
     for (;;) {
-      const header = this.reader.tryRead(28) ?? (await this.reader.read(28));
-      if (header.readUInt32BE(0) !== REQUEST_MAGIC) throw new CloseConnection('bad request magic');
+      const header =
+        this.reader.tryRead(headerLength) ?? (await this.readRequestHeader(headerLength));
+      checkRequestMagic(header, extended);
       const flags = header.readUInt16BE(4);
       const type = header.readUInt16BE(6);
-      const cookie = header.subarray(8, 16);
+      const id = header.subarray(8, 24); // cookie and offset, echoed in replies
       const offset = readU64(header, 16);
-      const length = header.readUInt32BE(24);
+      // Extended lengths are 64 bits; one past 2^53 is longer than any export anyway.
+      const rawLength = extended ? readU64(header, 24) : header.readUInt32BE(24);
+      const length = rawLength < 0 ? Number.POSITIVE_INFINITY : rawLength;
 
       let payload: Buffer | undefined;
-      if (type === Cmd.WRITE) {
-        if (length > state.blockSize.maximum || length > this.options.maxPayload) {
-          // Too big to hold: drop it as it streams past and refuse the request.
+      const hasPayload = extended ? (flags & CmdFlag.PAYLOAD_LEN) !== 0 : type === Cmd.WRITE;
+      if (hasPayload) {
+        if (length > MAX_PAYLOAD_LENGTH) {
+          // No block size allows it (spec: SHOULD disconnect); skipping it would take ages.
+          throw new CloseConnection(`request payload of ${length} bytes`);
+        }
+        const refusal =
+          type !== Cmd.WRITE
+            ? `command ${type} takes no payload`
+            : length > state.blockSize.maximum || length > this.options.maxPayload
+              ? 'write larger than the maximum block size'
+              : undefined;
+        if (refusal) {
+          // Drop it as it streams past and refuse the request.
           await this.reader.skip(length);
-          this.replies.replyError(
-            cookie,
-            false,
-            NbdErrno.EINVAL,
-            'write larger than the maximum block size',
-          );
+          this.replies.replyError(id, false, NbdErrno.EINVAL, refusal);
           continue;
         }
         payload =
@@ -445,7 +470,7 @@ export class Connection {
 
       // serve() never rejects and does its own bookkeeping: no promise chained per request.
       this.inFlight++;
-      void this.serve(state, type, flags, cookie, offset, length, payload);
+      void this.serve(state, type, flags, id, offset, length, payload);
       if (this.inFlight >= MAX_IN_FLIGHT) await this.waitForSlot(MAX_IN_FLIGHT - 1);
       if (this.output.writableLength > MAX_QUEUED_OUTPUT && !this.dead) {
         await new Promise<void>((resolve) => {
@@ -459,6 +484,13 @@ export class Connection {
         });
       }
     }
+  }
+
+  /** A request header that has not all arrived: its magic is checked as soon as it is in. */
+  private async readRequestHeader(length: number): Promise<Buffer> {
+    const magic = await this.reader.read(4);
+    checkRequestMagic(magic, this.replies.mode === 'extended');
+    return Buffer.concat([magic, await this.reader.read(length - 4)]);
   }
 
   /** Waits until at most `count` requests are in flight. */
@@ -506,12 +538,17 @@ export class Connection {
     offset: number,
     length: number,
   ): [number, string] | undefined {
+    const extended = this.replies.mode === 'extended';
     const allowed =
       CmdFlag.FUA |
       (type === Cmd.WRITE_ZEROES ? CmdFlag.NO_HOLE | CmdFlag.FAST_ZERO : 0) |
-      (type === Cmd.READ && this.replies.structured ? CmdFlag.DF : 0) |
+      (type === Cmd.READ && this.replies.chunked ? CmdFlag.DF : 0) |
+      (type === Cmd.WRITE && extended ? CmdFlag.PAYLOAD_LEN : 0) |
       (type === Cmd.BLOCK_STATUS ? CmdFlag.REQ_ONE : 0);
     if (flags & ~allowed) return [NbdErrno.EINVAL, `flags 0x${flags.toString(16)} not allowed`];
+    if (type === Cmd.WRITE && extended && !(flags & CmdFlag.PAYLOAD_LEN)) {
+      return [NbdErrno.EINVAL, 'WRITE without NBD_CMD_FLAG_PAYLOAD_LEN under extended headers'];
+    }
     if (flags & CmdFlag.FUA && !(state.flags & TFlag.SEND_FUA)) {
       return [NbdErrno.EINVAL, 'FUA was not negotiated'];
     }
@@ -542,10 +579,7 @@ export class Connection {
       case Cmd.READ:
       case Cmd.WRITE:
         if (length > state.blockSize.maximum) {
-          return [
-            this.replies.structured ? NbdErrno.EOVERFLOW : NbdErrno.EINVAL,
-            'request too large',
-          ];
+          return [this.replies.chunked ? NbdErrno.EOVERFLOW : NbdErrno.EINVAL, 'request too large'];
         }
         break;
       default:
@@ -566,7 +600,7 @@ export class Connection {
     state: ExportState,
     type: number,
     flags: number,
-    cookie: Buffer,
+    id: Buffer,
     offset: number,
     length: number,
     payload: Buffer | undefined,
@@ -576,7 +610,7 @@ export class Connection {
     try {
       const problem = this.check(state, type, flags, offset, length);
       if (problem) {
-        this.replies.replyError(cookie, type === Cmd.READ || type === Cmd.BLOCK_STATUS, ...problem);
+        this.replies.replyError(id, type === Cmd.READ || type === Cmd.BLOCK_STATUS, ...problem);
         return;
       }
       switch (type) {
@@ -584,7 +618,7 @@ export class Connection {
           const buf = this.replies.readBuffer(length);
           // On failure buf is dropped, not pooled: a timed-out plugin may still fill it.
           await this.withTimeout(layer.pread(buf, offset));
-          this.replies.replyRead(cookie, offset, buf);
+          this.replies.replyRead(id, offset, buf);
           return;
         }
         case Cmd.WRITE:
@@ -617,15 +651,15 @@ export class Connection {
         case Cmd.BLOCK_STATUS: {
           const reqOne = (flags & CmdFlag.REQ_ONE) !== 0;
           const extents = await this.withTimeout(layer.extents(length, offset, { reqOne }));
-          this.replies.replyBlockStatus(cookie, normalizeExtents(extents, offset, length, reqOne));
+          this.replies.replyBlockStatus(id, normalizeExtents(extents, offset, length, reqOne));
           return;
         }
       }
-      this.replies.replySimple(cookie, 0);
+      this.replies.replyDone(id);
     } catch (err) {
       this.log(`request ${type} at ${offset}+${length} failed: ${messageOf(err)}`);
       this.replies.replyError(
-        cookie,
+        id,
         type === Cmd.READ || type === Cmd.BLOCK_STATUS,
         errnoOf(err),
         messageOf(err),
@@ -634,6 +668,19 @@ export class Connection {
       this.requestFinished();
     }
   }
+}
+
+/** Closes the connection on a request header of the wrong kind (or garbage). */
+function checkRequestMagic(header: Buffer, extended: boolean): void {
+  const magic = header.readUInt32BE(0);
+  if (magic === (extended ? EXTENDED_REQUEST_MAGIC : REQUEST_MAGIC)) return;
+  if (magic === REQUEST_MAGIC || magic === EXTENDED_REQUEST_MAGIC) {
+    const sent = extended ? 'a compact' : 'an extended';
+    throw new CloseConnection(
+      `${sent} request header, but extended headers are ${extended ? 'on' : 'off'}`,
+    );
+  }
+  throw new CloseConnection(`bad request magic 0x${magic.toString(16)}`);
 }
 
 function u16(value: number): Buffer {

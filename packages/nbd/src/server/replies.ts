@@ -1,10 +1,12 @@
-// Writes transmission replies: simple replies, or structured chunks once negotiated.
+// Writes transmission replies: simple replies, structured chunks once negotiated, or
+// extended chunks (32-byte headers carrying the request's offset) with extended headers.
 // Data goes out without copying: small reads are read into the reply buffer itself, large
 // ones are sent after their header as one writev. Read buffers return to the pool once written.
 import type { Writable } from 'node:stream';
 import type { Extent } from '../api.js';
 import type { BufferPool } from '../protocol/buffer-pool.js';
 import {
+  EXTENDED_REPLY_MAGIC,
   ReplyFlag,
   ReplyType,
   SIMPLE_REPLY_MAGIC,
@@ -16,9 +18,15 @@ export const CONTEXT_ID_BASE_ALLOCATION = 1;
 /** Reads up to this size are read into their reply buffer (see readBuffer). */
 const SMALL_REPLY = 64 * 1024;
 
+/** Which replies were negotiated: none, NBD_OPT_STRUCTURED_REPLY or NBD_OPT_EXTENDED_HEADERS. */
+export type ReplyMode = 'simple' | 'structured' | 'extended';
+
+/**
+ * Replies name their request by `id`: the request header's cookie and offset as sent (16
+ * bytes); compact replies echo the cookie, extended ones both.
+ */
 export class ReplyWriter {
-  /** Set once NBD_OPT_STRUCTURED_REPLY is acknowledged. */
-  structured = false;
+  mode: ReplyMode = 'simple';
 
   constructor(
     private readonly output: Writable,
@@ -29,12 +37,27 @@ export class ReplyWriter {
     return this.output.destroyed || this.output.writableEnded;
   }
 
-  replySimple(cookie: Buffer, error: number, data?: Buffer): void {
+  /** Structured or extended replies: READ data and errors travel in chunks. */
+  get chunked(): boolean {
+    return this.mode !== 'simple';
+  }
+
+  /** Success without data (extended headers forbid simple replies). */
+  replyDone(id: Buffer): void {
+    if (this.mode !== 'extended') {
+      this.replySimple(id, 0);
+      return;
+    }
+    if (this.dead) return;
+    this.output.write(this.chunkHeader(id, ReplyFlag.DONE, ReplyType.NONE, 0, 0));
+  }
+
+  private replySimple(id: Buffer, error: number, data?: Buffer): void {
     if (this.dead) return;
     const header = Buffer.allocUnsafe(16);
     header.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
     header.writeUInt32BE(error, 4);
-    cookie.copy(header, 8);
+    id.copy(header, 8, 0, 8);
     if (!data) {
       this.output.write(header);
       return;
@@ -62,7 +85,11 @@ export class ReplyWriter {
 
   /** Length of the header in front of a READ reply's data. */
   private get readHeaderLength(): number {
-    return this.structured ? 28 : 16;
+    return this.mode === 'simple' ? 16 : this.chunkHeaderLength + 8;
+  }
+
+  private get chunkHeaderLength(): number {
+    return this.mode === 'extended' ? 32 : 20;
   }
 
   /**
@@ -76,63 +103,82 @@ export class ReplyWriter {
     return Buffer.allocUnsafeSlow(room + length).subarray(room);
   }
 
+  /** A chunk header followed by `extra` bytes of room for the start of its payload. */
   private chunkHeader(
-    cookie: Buffer,
+    id: Buffer,
     flags: number,
     type: number,
     length: number,
     extra: number,
   ): Buffer {
-    const header = Buffer.allocUnsafe(20 + extra);
-    header.writeUInt32BE(STRUCTURED_REPLY_MAGIC, 0);
+    const extended = this.mode === 'extended';
+    const header = Buffer.allocUnsafe(this.chunkHeaderLength + extra);
+    header.writeUInt32BE(extended ? EXTENDED_REPLY_MAGIC : STRUCTURED_REPLY_MAGIC, 0);
     header.writeUInt16BE(flags, 4);
     header.writeUInt16BE(type, 6);
-    cookie.copy(header, 8);
-    header.writeUInt32BE(length, 16);
+    if (extended) {
+      id.copy(header, 8, 0, 16);
+      writeU64(header, length, 24);
+    } else {
+      id.copy(header, 8, 0, 8);
+      header.writeUInt32BE(length, 16);
+    }
     return header;
   }
 
-  replyRead(cookie: Buffer, offset: number, data: Buffer): void {
-    if (!this.structured) {
-      this.replySimple(cookie, 0, data);
+  replyRead(id: Buffer, offset: number, data: Buffer): void {
+    if (!this.chunked) {
+      this.replySimple(id, 0, data);
       return;
     }
     if (this.dead) return;
-    const header = this.chunkHeader(
-      cookie,
-      ReplyFlag.DONE,
-      ReplyType.OFFSET_DATA,
-      8 + data.length,
-      8,
-    );
-    writeU64(header, offset, 20);
+    const header = this.chunkHeader(id, ReplyFlag.DONE, ReplyType.OFFSET_DATA, 8 + data.length, 8);
+    writeU64(header, offset, this.chunkHeaderLength);
     this.writeWithData(header, data);
   }
 
-  /** An error reply: a structured ERROR chunk when the command needs one, else simple. */
-  replyError(cookie: Buffer, structuredOnly: boolean, errno: number, message: string): void {
-    if (!this.structured || !structuredOnly) {
-      this.replySimple(cookie, errno);
+  /**
+   * An error reply: an ERROR chunk with extended headers, or with structured replies when
+   * the command needs one (READ, BLOCK_STATUS); else a simple reply.
+   */
+  replyError(id: Buffer, structuredOnly: boolean, errno: number, message: string): void {
+    if (this.mode === 'simple' || (this.mode === 'structured' && !structuredOnly)) {
+      this.replySimple(id, errno);
       return;
     }
     if (this.dead) return;
     const text = Buffer.from(message.slice(0, 1024));
-    const header = this.chunkHeader(cookie, ReplyFlag.DONE, ReplyType.ERROR, 6 + text.length, 6);
-    header.writeUInt32BE(errno, 20);
-    header.writeUInt16BE(text.length, 24);
+    const at = this.chunkHeaderLength;
+    const header = this.chunkHeader(id, ReplyFlag.DONE, ReplyType.ERROR, 6 + text.length, 6);
+    header.writeUInt32BE(errno, at);
+    header.writeUInt16BE(text.length, at + 4);
     this.output.write(Buffer.concat([header, text]));
   }
 
-  replyBlockStatus(cookie: Buffer, extents: Extent[]): void {
+  /** base:allocation extents: BLOCK_STATUS (32-bit lengths) or BLOCK_STATUS_EXT (64-bit). */
+  replyBlockStatus(id: Buffer, extents: Extent[]): void {
     if (this.dead) return;
-    const body = 4 + 8 * extents.length;
-    const reply = this.chunkHeader(cookie, ReplyFlag.DONE, ReplyType.BLOCK_STATUS, body, body);
-    reply.writeUInt32BE(CONTEXT_ID_BASE_ALLOCATION, 20);
-    let at = 24;
+    const extended = this.mode === 'extended';
+    const type = extended ? ReplyType.BLOCK_STATUS_EXT : ReplyType.BLOCK_STATUS;
+    const body = extended ? 8 + 16 * extents.length : 4 + 8 * extents.length;
+    const reply = this.chunkHeader(id, ReplyFlag.DONE, type, body, body);
+    let at = this.chunkHeaderLength;
+    reply.writeUInt32BE(CONTEXT_ID_BASE_ALLOCATION, at);
+    at += 4;
+    if (extended) {
+      reply.writeUInt32BE(extents.length, at);
+      at += 4;
+    }
     for (const e of extents) {
-      reply.writeUInt32BE(e.length, at);
-      reply.writeUInt32BE(e.type, at + 4);
-      at += 8;
+      if (extended) {
+        writeU64(reply, e.length, at);
+        writeU64(reply, e.type, at + 8);
+        at += 16;
+      } else {
+        reply.writeUInt32BE(e.length, at);
+        reply.writeUInt32BE(e.type, at + 4);
+        at += 8;
+      }
     }
     this.output.write(reply);
   }
