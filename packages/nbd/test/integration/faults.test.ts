@@ -108,32 +108,38 @@ void describe('faults', () => {
     await client.close();
   });
 
-  void it('rejects out-of-range, oversize, unknown and misflagged requests with errors', async () => {
-    const c = await NbdClient.connect({ socket: memory.socket });
-    const size = c.size;
-    await expectErrno(c.pread(Buffer.alloc(4096), size - 100), 'EINVAL');
-    await expectErrno(c.pwrite(Buffer.alloc(4096), size), 'ENOSPC');
-    await expectErrno(c.request(Cmd.READ, 0, 64 << 20), 'EOVERFLOW');
-    await expectErrno(c.request(Cmd.WRITE, 0, 33 << 20, 0, Buffer.alloc(33 << 20)), 'EINVAL');
-    await expectErrno(c.request(99, 0, 512), 'EINVAL');
-    await expectErrno(c.request(Cmd.READ, 0, 512, CmdFlag.REQ_ONE), 'EINVAL');
-    await expectErrno(c.request(Cmd.READ, 0, 0), 'EINVAL');
-    await expectErrno(c.request(Cmd.READ, 2 ** 60, 512), 'EINVAL');
-    // After all that the same connection still works, with many requests in flight.
-    const data = randomBytes(1 << 20);
-    await Promise.all(
-      Array.from({ length: 16 }, (_, i) =>
-        c.pwrite(data.subarray(i << 16, (i + 1) << 16), i << 16),
-      ),
-    );
-    const back = Buffer.alloc(1 << 20);
-    await Promise.all(
-      Array.from({ length: 16 }, (_, i) => c.pread(back.subarray(i << 16, (i + 1) << 16), i << 16)),
-    );
-    assert.ok(back.equals(data));
-    await c.close();
-    await stillServes();
-  });
+  for (const extendedHeaders of [false, true]) {
+    const kind = extendedHeaders ? 'extended' : 'compact';
+    void it(`rejects out-of-range, oversize, unknown and misflagged requests (${kind} headers)`, async () => {
+      const c = await NbdClient.connect({ socket: memory.socket, extendedHeaders });
+      assert.equal(c.details.extended, extendedHeaders);
+      const size = c.size;
+      await expectErrno(c.pread(Buffer.alloc(4096), size - 100), 'EINVAL');
+      await expectErrno(c.pwrite(Buffer.alloc(4096), size), 'ENOSPC');
+      await expectErrno(c.request(Cmd.READ, 0, 64 << 20), 'EOVERFLOW');
+      await expectErrno(c.request(Cmd.WRITE, 0, 33 << 20, 0, Buffer.alloc(33 << 20)), 'EINVAL');
+      await expectErrno(c.request(99, 0, 512), 'EINVAL');
+      await expectErrno(c.request(Cmd.READ, 0, 512, CmdFlag.REQ_ONE), 'EINVAL');
+      await expectErrno(c.request(Cmd.READ, 0, 0), 'EINVAL');
+      await expectErrno(c.request(Cmd.READ, 2 ** 60, 512), 'EINVAL');
+      // After all that the same connection still works, with many requests in flight.
+      const data = randomBytes(1 << 20);
+      await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          c.pwrite(data.subarray(i << 16, (i + 1) << 16), i << 16),
+        ),
+      );
+      const back = Buffer.alloc(1 << 20);
+      await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          c.pread(back.subarray(i << 16, (i + 1) << 16), i << 16),
+        ),
+      );
+      assert.ok(back.equals(data));
+      await c.close();
+      await stillServes();
+    });
+  }
 
   void it('survives clients that disconnect mid-request', async () => {
     for (let i = 0; i < 20; i++) {
