@@ -56,18 +56,23 @@ async function mapInSteps(c: NbdClient, size: number): Promise<Extent[]> {
   return all;
 }
 
-/** A raw connection that negotiates by hand (optionally extended headers), then GO. */
-async function rawConnect(
-  socket: string,
-  extended: boolean,
-): Promise<{ s: net.Socket; reader: StreamReader; closed: Promise<void> }> {
+interface RawSession {
+  s: net.Socket;
+  reader: StreamReader;
+  closed: Promise<void>;
+  /** Sends an option and returns the type of its final reply (INFO replies are skipped). */
+  option(opt: number, data?: Buffer): Promise<number>;
+}
+
+/** A raw connection after the greeting, to negotiate by hand. */
+async function rawSession(socket: string): Promise<RawSession> {
   const s = net.connect(socket);
   const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
   s.on('error', () => undefined);
   const reader = new StreamReader(s);
   await reader.read(18);
   s.write(Buffer.from([0, 0, 0, 3]));
-  const option = async (opt: number, data: Buffer): Promise<number> => {
+  const option = async (opt: number, data = Buffer.alloc(0)): Promise<number> => {
     const header = Buffer.alloc(16);
     header.writeBigUInt64BE(IHAVEOPT, 0);
     header.writeUInt32BE(opt, 8);
@@ -81,9 +86,15 @@ async function rawConnect(
       if (type !== Rep.INFO) return type;
     }
   };
-  if (extended) assert.equal(await option(Opt.EXTENDED_HEADERS, Buffer.alloc(0)), Rep.ACK);
-  assert.equal(await option(Opt.GO, Buffer.alloc(6)), Rep.ACK);
-  return { s, reader, closed };
+  return { s, reader, closed, option };
+}
+
+/** A raw connection that negotiates extended headers (or not), then GO. */
+async function rawConnect(socket: string, extended: boolean): Promise<RawSession> {
+  const session = await rawSession(socket);
+  if (extended) assert.equal(await session.option(Opt.EXTENDED_HEADERS), Rep.ACK);
+  assert.equal(await session.option(Opt.GO, Buffer.alloc(6)), Rep.ACK);
+  return session;
 }
 
 function extendedRequest(type: number, cookie: bigint, offset: number, length: number): Buffer {
@@ -116,6 +127,21 @@ void describe('extended headers', () => {
     assert.equal(compact.details.structured, true);
     await ext.close();
     await compact.close();
+  });
+
+  void it('take precedence over structured replies during negotiation', async () => {
+    const a = await rawSession(big.socket);
+    assert.equal(await a.option(Opt.EXTENDED_HEADERS, Buffer.alloc(4)), Rep.ERR_INVALID);
+    assert.equal(await a.option(Opt.STRUCTURED_REPLY), Rep.ACK);
+    assert.equal(await a.option(Opt.EXTENDED_HEADERS), Rep.ACK, 'after structured replies');
+    assert.equal(await a.option(Opt.EXTENDED_HEADERS), Rep.ERR_INVALID, 'twice');
+    assert.equal(await a.option(Opt.STRUCTURED_REPLY), Rep.ERR_EXT_HEADER_REQD);
+    // EXPORT_NAME is forbidden now: the server hangs up rather than answer it.
+    const name = Buffer.alloc(16);
+    name.writeBigUInt64BE(IHAVEOPT, 0);
+    name.writeUInt32BE(Opt.EXPORT_NAME, 8);
+    a.s.write(name);
+    await a.closed;
   });
 
   void it('fall back to structured replies against nbdkit 1.32, which refuses them', async () => {
