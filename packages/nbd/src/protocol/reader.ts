@@ -6,9 +6,19 @@ import { ProtocolError } from '../errors.js';
 
 const HIGH_WATER = 64 << 20;
 
+/** A look at the first `length` bytes of a message before the rest has arrived: `check`
+ *  gets a buffer that starts with them (and may hold more). */
+export interface Inspection {
+  length: number;
+  check: (start: Buffer) => void;
+}
+
 interface Waiter {
   length: number;
   allocate: ((n: number) => Buffer) | undefined;
+  /** The first `inspect.length` bytes are shown to `inspect.check` as soon as they are in,
+   *  before the rest arrives; an error it throws rejects the read. */
+  inspect: Inspection | undefined;
   resolve(buf: Buffer): void;
   reject(err: Error): void;
 }
@@ -48,12 +58,29 @@ export class StreamReader {
   private push(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    this.serveWaiter();
+    if (this.buffered > HIGH_WATER && !this.waiter) this.stream.pause();
+  }
+
+  private serveWaiter(): void {
     const w = this.waiter;
-    if (w && this.buffered >= w.length) {
+    if (!w) return;
+    if (w.inspect && this.buffered >= w.inspect.length) {
+      const inspect = w.inspect;
+      w.inspect = undefined;
+      const first = this.chunks[0]!;
+      try {
+        inspect.check(first.length >= inspect.length ? first : Buffer.concat(this.chunks));
+      } catch (err) {
+        this.waiter = undefined;
+        w.reject(err as Error);
+        return;
+      }
+    }
+    if (this.buffered >= w.length) {
       this.waiter = undefined;
       w.resolve(this.take(w.length, w.allocate));
     }
-    if (this.buffered > HIGH_WATER && !this.waiter) this.stream.pause();
   }
 
   private end(err: Error): void {
@@ -95,13 +122,30 @@ export class StreamReader {
 
   /** The next `length` bytes; `allocate` provides the buffer when they must be joined. */
   read(length: number, allocate?: (n: number) => Buffer): Promise<Buffer> {
+    return this.readChecked(length, undefined, allocate);
+  }
+
+  /**
+   * The next `length` bytes, with `inspect.check` called on the first `inspect.length` as soon
+   * as they are in: a peer that sent a short message of the wrong kind is refused at once
+   * instead of being waited for.
+   */
+  readChecked(
+    length: number,
+    inspect: Inspection | undefined,
+    allocate?: (n: number) => Buffer,
+  ): Promise<Buffer> {
     const ready = this.tryRead(length, allocate);
-    if (ready) return Promise.resolve(ready);
+    if (ready) {
+      inspect?.check(ready);
+      return Promise.resolve(ready);
+    }
     if (this.ended) return Promise.reject(this.ended);
     if (this.waiter) return Promise.reject(new Error('StreamReader: concurrent reads'));
     if (this.stream.isPaused()) this.stream.resume();
     return new Promise((resolve, reject) => {
-      this.waiter = { length, resolve, reject, allocate };
+      this.waiter = { length, resolve, reject, allocate, inspect };
+      this.serveWaiter(); // the start of the message may be here already
     });
   }
 

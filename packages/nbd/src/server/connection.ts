@@ -24,7 +24,7 @@ import {
   TFlag,
 } from '../protocol/constants.js';
 import { BufferPool } from '../protocol/buffer-pool.js';
-import { StreamReader } from '../protocol/reader.js';
+import { StreamReader, type Inspection } from '../protocol/reader.js';
 import { CONTEXT_ID_BASE_ALLOCATION, ReplyWriter } from './replies.js';
 import { Parser, readU64, writeU64 } from '../protocol/wire.js';
 import type { OpenLayer, Stack } from './stack.js';
@@ -429,9 +429,16 @@ export class Connection {
     const state = this.export!;
     const extended = this.replies.mode === 'extended';
     const headerLength = extended ? 32 : 28;
+    // A header that has not all arrived has its magic checked as soon as that is in, so a
+    // client that sent the wrong kind (28 bytes where 32 are due) is closed on, not waited for.
+    const magicCheck: Inspection = {
+      length: 4,
+      check: (start) => checkRequestMagic(start, extended),
+    };
     for (;;) {
       const header =
-        this.reader.tryRead(headerLength) ?? (await this.readRequestHeader(headerLength));
+        this.reader.tryRead(headerLength) ??
+        (await this.reader.readChecked(headerLength, magicCheck));
       checkRequestMagic(header, extended);
       const flags = header.readUInt16BE(4);
       const type = header.readUInt16BE(6);
@@ -484,13 +491,6 @@ export class Connection {
         });
       }
     }
-  }
-
-  /** A request header that has not all arrived: its magic is checked as soon as it is in. */
-  private async readRequestHeader(length: number): Promise<Buffer> {
-    const magic = await this.reader.read(4);
-    checkRequestMagic(magic, this.replies.mode === 'extended');
-    return Buffer.concat([magic, await this.reader.read(length - 4)]);
   }
 
   /** Waits until at most `count` requests are in flight. */
