@@ -1,5 +1,5 @@
 // Shared by the tests: run commands, start tsnbd and nbdkit as real servers.
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,28 @@ export interface Run {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** A sparse file of `size` (truncate's syntax) that is all hole except for random data in
+ *  each run of `count` blocks of `bs` bytes at block `seek` (dd's units), synced to disk. */
+export function makeSparseFile(
+  path: string,
+  size: string,
+  dataRuns: { bs: string; count: number; seek: number }[],
+): void {
+  execFileSync('truncate', ['-s', size, path]);
+  for (const { bs, count, seek } of dataRuns) {
+    execFileSync('dd', [
+      'if=/dev/urandom',
+      `of=${path}`,
+      `bs=${bs}`,
+      `count=${count}`,
+      `seek=${seek}`,
+      'conv=notrunc',
+      'status=none',
+    ]);
+  }
+  execFileSync('sync');
 }
 
 export function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<Run> {

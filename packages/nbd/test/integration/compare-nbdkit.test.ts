@@ -1,9 +1,8 @@
 // The same plugin on tsnbd and on nbdkit gives the same bytes and the same extent map.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { captive, requireTools, tempDir } from '../helpers.js';
+import { captive, requireTools, tempDir, makeSparseFile } from '../helpers.js';
 
 requireTools('nbdinfo', 'nbdcopy', 'nbdkit');
 
@@ -14,17 +13,7 @@ void describe('tsnbd and nbdkit agree', () => {
   const tmp = tempDir();
   const sparse = join(tmp.dir, 'sparse.img');
   before(() => {
-    execFileSync('truncate', ['-s', '3M', sparse]);
-    execFileSync('dd', [
-      'if=/dev/urandom',
-      `of=${sparse}`,
-      'bs=4k',
-      'count=7',
-      'seek=100',
-      'conv=notrunc',
-      'status=none',
-    ]);
-    execFileSync('sync');
+    makeSparseFile(sparse, '3M', [{ bs: '4k', count: 7, seek: 100 }]);
   });
   after(() => tmp.cleanup());
 

@@ -15,6 +15,7 @@ import {
   startTsnbd,
   tempDir,
   uriOf,
+  makeSparseFile,
 } from '../helpers.js';
 
 requireTools('nbdkit', 'nbdinfo');
@@ -23,26 +24,10 @@ void describe('client and tsnbd copy', () => {
   const tmp = tempDir();
   const sparse = join(tmp.dir, 'sparse.img');
   before(() => {
-    execFileSync('truncate', ['-s', '32M', sparse]);
-    execFileSync('dd', [
-      'if=/dev/urandom',
-      `of=${sparse}`,
-      'bs=1M',
-      'count=2',
-      'seek=3',
-      'conv=notrunc',
-      'status=none',
+    makeSparseFile(sparse, '32M', [
+      { bs: '1M', count: 2, seek: 3 },
+      { bs: '64k', count: 1, seek: 400 },
     ]);
-    execFileSync('dd', [
-      'if=/dev/urandom',
-      `of=${sparse}`,
-      'bs=64k',
-      'count=1',
-      'seek=400',
-      'conv=notrunc',
-      'status=none',
-    ]);
-    execFileSync('sync');
   });
   after(() => tmp.cleanup());
 

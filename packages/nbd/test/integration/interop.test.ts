@@ -1,11 +1,19 @@
 // tsnbd against real NBD clients: qemu-img, qemu-io, nbdinfo, nbdcopy.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FIXTURES, TSNBD, captive, requireTools, run, sha256File, tempDir } from '../helpers.js';
+import {
+  FIXTURES,
+  TSNBD,
+  captive,
+  requireTools,
+  run,
+  sha256File,
+  tempDir,
+  makeSparseFile,
+} from '../helpers.js';
 
 requireTools('nbdinfo', 'nbdcopy', 'qemu-img', 'qemu-io', 'qemu-nbd', 'nbdkit');
 
@@ -15,26 +23,10 @@ void describe('tsnbd with real clients', () => {
   const random = join(tmp.dir, 'random.img');
   before(() => {
     // 8 MiB with data at 1 MiB (192 KiB) and at 5 MiB (64 KiB); the rest holes.
-    execFileSync('truncate', ['-s', '8M', sparse]);
-    execFileSync('dd', [
-      'if=/dev/urandom',
-      `of=${sparse}`,
-      'bs=64k',
-      'count=3',
-      'seek=16',
-      'conv=notrunc',
-      'status=none',
+    makeSparseFile(sparse, '8M', [
+      { bs: '64k', count: 3, seek: 16 },
+      { bs: '64k', count: 1, seek: 80 },
     ]);
-    execFileSync('dd', [
-      'if=/dev/urandom',
-      `of=${sparse}`,
-      'bs=64k',
-      'count=1',
-      'seek=80',
-      'conv=notrunc',
-      'status=none',
-    ]);
-    execFileSync('sync');
     writeFileSync(random, randomBytes(6 << 20));
   });
   after(() => tmp.cleanup());
