@@ -9,7 +9,7 @@ export {
   type ClusterOptions,
 } from './cluster.js';
 export { ClusterError, type ClusterErrorCode } from './errors.js';
-export type { ExecResult } from './exec.js';
+export { exec, execChecked, type ExecOptions, type ExecResult } from './exec.js';
 export { ensureGuestImage, GUEST_IMAGE_LINK } from './guest-image.js';
 export { serialLogName, tinyGuestXml, type TinyGuestOptions } from './guest.js';
 export { STATE_ROOT } from './paths.js';
