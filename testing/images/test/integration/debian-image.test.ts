@@ -12,27 +12,26 @@ import { bootImage, debianImage, type DebianImage } from '../../src/index.js';
 
 const TIMEOUT = 30 * 60_000; // first build on a new machine: debootstrap + TCG assembly
 
-/** Runs guestfish read-only on the image with its filesystems mounted by inspection. */
-function guestfish(image: DebianImage, script: string): string {
-  const result = spawnSync('guestfish', ['--ro', '-a', image.path, '-i', '--'], {
-    input: script,
-    encoding: 'utf8',
-    env: { ...process.env, LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' },
-  });
-  assert.equal(result.status, 0, result.stderr);
-  return result.stdout;
-}
-
-function initramfsModules(image: DebianImage): string[] {
+/** What one read-only guestfish launch (filesystems mounted by inspection) finds: the output
+ *  of `script`, and the kernel modules in the image's initramfs. One launch per image: each
+ *  costs half a minute under TCG. */
+function examine(image: DebianImage, script: string): { output: string; modules: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'testimages-'));
   try {
-    guestfish(image, `download /boot/initrd.img-${image.kernelVersion} ${dir}/initrd\n`);
-    const listing = spawnSync('lsinitramfs', [join(dir, 'initrd')], { encoding: 'utf8' });
+    const initrd = join(dir, 'initrd');
+    const result = spawnSync('guestfish', ['--ro', '-a', image.path, '-i', '--'], {
+      input: `${script}\ndownload /boot/initrd.img-${image.kernelVersion} ${initrd}\n`,
+      encoding: 'utf8',
+      env: { ...process.env, LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const listing = spawnSync('lsinitramfs', [initrd], { encoding: 'utf8' });
     assert.equal(listing.status, 0, listing.stderr);
-    return listing.stdout
+    const modules = listing.stdout
       .split('\n')
       .filter((f) => f.endsWith('.ko'))
       .map((f) => f.replace(/^.*\//, '').replace(/\.ko$/, ''));
+    return { output: result.stdout, modules };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -44,14 +43,14 @@ void describe('debian images', { timeout: TIMEOUT }, () => {
     assert.equal(image.format, 'raw');
     assert.equal(image.sizeBytes, 2 * 1024 ** 3);
     assert.equal(image.rootDevice, '/dev/sda1');
-    const facts = guestfish(
+    const { output: facts, modules } = examine(
       image,
-      'inspect-get-distro /dev/sda1\ninspect-get-major-version /dev/sda1\nvfs-uuid /dev/sda1\ncat /etc/fstab\n',
+      'inspect-get-distro /dev/sda1\ninspect-get-major-version /dev/sda1\nvfs-uuid /dev/sda1\ncat /etc/fstab',
     );
     assert.match(facts, /^debian\n12\n/);
     assert.ok(facts.includes(`${image.rootUuid}\n`), facts);
     assert.match(facts, new RegExp(`^UUID=${image.rootUuid} / ext4`, 'm'));
-    assert.ok(initramfsModules(image).includes('virtio_blk'));
+    assert.ok(modules.includes('virtio_blk'), modules.join(' '));
 
     const again = await debianImage({});
     assert.equal(again.path, image.path, 'the same recipe is the same cached image');
@@ -66,10 +65,9 @@ void describe('debian images', { timeout: TIMEOUT }, () => {
       deviceNames: 'device',
       initramfsModules: ['ata_piix', 'ata_generic', 'sd_mod', 'ext4'],
     });
-    const files = guestfish(image, 'cat /etc/fstab\ncat /boot/grub/grub.cfg\n');
+    const { output: files, modules } = examine(image, 'cat /etc/fstab\ncat /boot/grub/grub.cfg');
     assert.match(files, /^\/dev\/sda1 \/ ext4/m);
     assert.match(files, /linux\s+\/boot\/vmlinuz-\S+ root=\/dev\/sda1 /);
-    const modules = initramfsModules(image);
     assert.ok(modules.includes('ata_piix'), modules.join(' '));
     for (const virtio of ['virtio_blk', 'virtio_pci', 'virtio_scsi'])
       assert.ok(!modules.includes(virtio), `${virtio} should not be in the initramfs`);
@@ -81,9 +79,9 @@ void describe('debian images', { timeout: TIMEOUT }, () => {
   void test('gpt-lvm: root on LVM, /boot on sda2, boots', async () => {
     const image = await debianImage({ layout: 'gpt-lvm' });
     assert.equal(image.rootDevice, '/dev/debian-vg/root');
-    const facts = guestfish(
+    const { output: facts } = examine(
       image,
-      'inspect-get-mountpoints /dev/debian-vg/root\npart-get-parttype /dev/sda\nlvs\n',
+      'inspect-get-mountpoints /dev/debian-vg/root\npart-get-parttype /dev/sda\nlvs',
     );
     assert.match(facts, /^\/: \/dev\/debian-vg\/root$/m);
     assert.match(facts, /^\/boot: \/dev\/sda2$/m);
