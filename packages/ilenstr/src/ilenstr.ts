@@ -110,14 +110,14 @@ export class Ilenstr {
       this.#grow(tail.length, tail.address);
     } else {
       const bytes = typeof tail === 'string' ? utf8.encode(tail) : tail;
-      const oldLength = this.length;
-      this.#grow(bytes.length, 0); // NULL: C makes room, we copy the bytes in
+      const oldLength = this.#grow(bytes.length, 0); // NULL: C makes room, we copy them in
       this.heap.bytes().set(bytes, this.#address + oldLength);
     }
     return this;
   }
 
-  #grow(length: number, from: number): void {
+  /** ilenstr_append of `length` bytes at address `from`; returns the length before. */
+  #grow(length: number, from: number): number {
     const oldLength = this.length;
     if (length > MAX_LENGTH - oldLength) {
       throw new IlenstrError(
@@ -129,6 +129,7 @@ export class Ilenstr {
       this.heap.c.ilenstr_append(this.address, from, length),
       `appending ${length} bytes to a string of ${oldLength}`,
     );
+    return oldLength;
   }
 
   /** Byte-wise order (memcmp, a proper prefix first): -1, 0 or 1. */
@@ -139,6 +140,7 @@ export class Ilenstr {
 
   /** Same bytes, inner `\0` bytes and all. */
   equals(other: Ilenstr): boolean {
+    this.#sameHeap(other, 'compare');
     return this.length === other.length && this.compare(other) === 0;
   }
 

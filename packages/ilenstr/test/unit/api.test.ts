@@ -80,6 +80,9 @@ void describe('Ilenstr', () => {
     refused(() => a.append(b), 'ILENSTR_OTHER_HEAP', /two different C heaps/);
     refused(() => a.concat(b), 'ILENSTR_OTHER_HEAP', /two different C heaps/);
     refused(() => a.equals(b), 'ILENSTR_OTHER_HEAP', /two different C heaps/);
+    const longer = Ilenstr.from('bb', b.heap);
+    refused(() => a.equals(longer), 'ILENSTR_OTHER_HEAP', /two different C heaps/);
+    longer.free();
     refused(() => legacy('strcmp', a, b), 'ILENSTR_OTHER_HEAP', /different C heaps/);
     assert.equal(a.heap.stats().liveBlocks, 1, 'the failed concat freed its partial result');
     const copied = Ilenstr.from(b.bytes(), a.heap);
