@@ -3,7 +3,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { ExtentType, type Extent } from '../api.js';
 import { NbdClient, parseNbdUri } from '../client/client.js';
 import { ConfigError } from '../errors.js';
-import { SeekHelper } from '../plugins/seek-helper.js';
+import { FileHoles } from '../file-holes.js';
 import { TFlag } from '../protocol/constants.js';
 
 export interface Source {
@@ -90,7 +90,7 @@ class FileEndpoint implements Source, Destination {
     private readonly fh: FileHandle,
     readonly size: number,
     readonly zeroed: boolean,
-    private readonly seek: SeekHelper | undefined,
+    private readonly seek: FileHoles | undefined,
   ) {}
 
   static async openSource(path: string): Promise<FileEndpoint> {
@@ -98,7 +98,7 @@ class FileEndpoint implements Source, Destination {
       throw new ConfigError(`${path}: no such file`);
     });
     const fh = await open(path, 'r');
-    return new FileEndpoint(fh, st.size, false, st.isFile() ? new SeekHelper(path) : undefined);
+    return new FileEndpoint(fh, st.size, false, st.isFile() ? FileHoles.forPath(path) : undefined);
   }
 
   static async openDestination(path: string, size: number): Promise<FileEndpoint> {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { ExtentType, definePlugin, type Extent } from '../api.js';
 import { ConfigError, NbdError } from '../errors.js';
-import { SeekHelper } from './seek-helper.js';
+import { FileHoles } from '../file-holes.js';
 
 interface FileHandleState {
   fh: FileHandle;
@@ -23,7 +23,7 @@ async function blockDeviceSize(rdev: number): Promise<number> {
 export function createFilePlugin() {
   let path: string | undefined;
   let isBlockDevice = false;
-  let helper: SeekHelper | undefined;
+  let helper: FileHoles | undefined;
 
   async function writeAll(fh: FileHandle, buf: Buffer, offset: number): Promise<void> {
     for (let done = 0; done < buf.length;) {
@@ -54,7 +54,7 @@ export function createFilePlugin() {
         throw new ConfigError(`file: ${path} is neither a regular file nor a block device`);
       }
       isBlockDevice = st.isBlockDevice();
-      if (!isBlockDevice) helper = new SeekHelper(path);
+      if (!isBlockDevice) helper = FileHoles.forPath(path);
     },
     cleanup() {
       helper?.close();
