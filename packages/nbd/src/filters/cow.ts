@@ -95,7 +95,11 @@ export function createCowFilter() {
       let first = Math.floor(offset / blockSize);
       let last = Math.ceil(end / blockSize); // exclusive
       if (offset > first * blockSize || end < blockEnd(first)) {
-        await edge(first, offset - first * blockSize, Math.min(end, blockEnd(first)) - first * blockSize);
+        await edge(
+          first,
+          offset - first * blockSize,
+          Math.min(end, blockEnd(first)) - first * blockSize,
+        );
         first++;
       }
       if (last > first && end < blockEnd(last - 1)) {

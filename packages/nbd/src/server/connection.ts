@@ -587,7 +587,9 @@ export class Connection {
     }
     if (length === 0) return [NbdErrno.EINVAL, 'zero-length request'];
     if (offset < 0 || offset + length > state.size) {
-      return [writing ? NbdErrno.ENOSPC : NbdErrno.EINVAL, 'request beyond the end of the export'];
+      // The spec: ENOSPC for writes past the end, EINVAL for everything else (trim included).
+      const grows = type === Cmd.WRITE || type === Cmd.WRITE_ZEROES;
+      return [grows ? NbdErrno.ENOSPC : NbdErrno.EINVAL, 'request beyond the end of the export'];
     }
     const min = state.blockSize.minimum;
     if (min > 1 && (offset % min !== 0 || length % min !== 0)) {

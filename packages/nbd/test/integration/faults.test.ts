@@ -116,6 +116,9 @@ void describe('faults', () => {
       const size = c.size;
       await expectErrno(c.pread(Buffer.alloc(4096), size - 100), 'EINVAL');
       await expectErrno(c.pwrite(Buffer.alloc(4096), size), 'ENOSPC');
+      await expectErrno(c.zero(4096, size - 2048), 'ENOSPC');
+      await expectErrno(c.trim(4096, size - 2048), 'EINVAL');
+      await expectErrno(c.cache(4096, size - 2048), 'EINVAL');
       await expectErrno(c.request(Cmd.READ, 0, 64 << 20), 'EOVERFLOW');
       await expectErrno(c.request(Cmd.WRITE, 0, 33 << 20, 0, Buffer.alloc(33 << 20)), 'EINVAL');
       await expectErrno(c.request(99, 0, 512), 'EINVAL');
