@@ -5,6 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { IHAVEOPT, OPT_REPLY_MAGIC, Rep } from '../src/protocol/constants.js';
+import { StreamReader } from '../src/protocol/reader.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 /** dist/src/cli/tsnbd.js */
@@ -115,4 +118,45 @@ export async function startTsnbd(dir: string, args: string[]): Promise<Daemon> {
 
 export function uriOf(socket: string, exportName = ''): string {
   return `nbd+unix:///${exportName}?socket=${socket}`;
+}
+
+export interface RawSession {
+  s: net.Socket;
+  reader: StreamReader;
+  closed: Promise<void>;
+  /** Sends an option and returns the type of its final reply (INFO replies are skipped). */
+  option(opt: number, data?: Buffer): Promise<number>;
+}
+
+/** A raw connection after the greeting, to negotiate by hand. */
+export async function rawSession(socket: string): Promise<RawSession> {
+  const s = net.connect(socket);
+  const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+  s.on('error', () => undefined);
+  const reader = new StreamReader(s);
+  await reader.read(18);
+  s.write(Buffer.from([0, 0, 0, 3]));
+  const option = async (opt: number, data = Buffer.alloc(0)): Promise<number> => {
+    const header = Buffer.alloc(16);
+    header.writeBigUInt64BE(IHAVEOPT, 0);
+    header.writeUInt32BE(opt, 8);
+    header.writeUInt32BE(data.length, 12);
+    s.write(Buffer.concat([header, data]));
+    for (;;) {
+      const reply = await reader.read(20);
+      if (reply.readBigUInt64BE(0) !== OPT_REPLY_MAGIC) throw new Error('bad option reply magic');
+      await reader.read(reply.readUInt32BE(16));
+      const type = reply.readUInt32BE(12);
+      if (type !== Rep.INFO) return type;
+    }
+  };
+  return { s, reader, closed, option };
+}
+
+/** A field of /proc/PID/status in bytes (VmRSS, VmHWM ...). */
+export function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
 }

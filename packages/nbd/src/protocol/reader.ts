@@ -4,7 +4,8 @@
 import type { Readable } from 'node:stream';
 import { ProtocolError } from '../errors.js';
 
-const HIGH_WATER = 64 << 20;
+// Input kept while the server is not reading (e.g. while a write waits for room).
+const HIGH_WATER = 8 << 20;
 
 /** A look at the first `length` bytes of a message before the rest has arrived: `check`
  *  gets a buffer that starts with them (and may hold more). */

@@ -24,6 +24,7 @@ import {
   TFlag,
 } from '../protocol/constants.js';
 import { BufferPool } from '../protocol/buffer-pool.js';
+import { ByteBudget } from './byte-budget.js';
 import { StreamReader, type Inspection } from '../protocol/reader.js';
 import { CONTEXT_ID_BASE_ALLOCATION, ReplyWriter } from './replies.js';
 import { Parser, readU64, writeU64 } from '../protocol/wire.js';
@@ -60,6 +61,15 @@ const MAX_OPTIONS = 256;
 const MAX_STRING = 4096;
 const MAX_IN_FLIGHT = 64;
 const MAX_QUEUED_OUTPUT = 32 << 20;
+/**
+ * Bytes of READ data a connection holds at once (being read from the plugin, or waiting for
+ * the socket); a client that does not read its replies stops getting reads issued.
+ */
+const MAX_REPLY_BYTES = 16 << 20;
+/** With chunked replies (and no DF) a larger READ is read and sent in chunks of this size. */
+const READ_PIECE = 4 << 20;
+/** Bytes of WRITE payloads a connection holds while the plugin writes them. */
+const MAX_PAYLOAD_BYTES = 32 << 20;
 /** The largest payload any block size constraint (32 bits) allows. */
 const MAX_PAYLOAD_LENGTH = 0xffffffff;
 
@@ -85,6 +95,8 @@ export class Connection {
   /** Plugin calls of WRITE, WRITE_ZEROES and TRIM not yet finished (FLUSH waits for them). */
   private readonly pendingWrites = new Set<Promise<void>>();
   private readonly pool = new BufferPool();
+  private readonly replyBudget = new ByteBudget(MAX_REPLY_BYTES);
+  private readonly payloadBudget = new ByteBudget(MAX_PAYLOAD_BYTES);
   private readonly allocate = (n: number) => this.pool.get(n);
 
   constructor(
@@ -108,6 +120,9 @@ export class Connection {
     } catch (err) {
       if (!(err instanceof CloseConnection)) this.log(`connection closed: ${messageOf(err)}`);
     } finally {
+      // Requests waiting for room will find the connection dead and give up.
+      this.replyBudget.close();
+      this.payloadBudget.close();
       await this.waitForSlot(0);
       if (this.export) await this.export.layer.close().catch(() => undefined);
       this.channel.output.end();
@@ -467,6 +482,9 @@ export class Connection {
           this.replies.replyError(id, false, NbdErrno.EINVAL, refusal);
           continue;
         }
+        // Stop reading requests while the plugin has too much to write (the payload's room
+        // is given back once the plugin is done with it).
+        await this.payloadBudget.acquire(length);
         payload =
           this.reader.tryRead(length, this.allocate) ??
           (await this.reader.read(length, this.allocate));
@@ -505,6 +523,39 @@ export class Connection {
     const wake = this.slotWaiter;
     this.slotWaiter = undefined;
     wake?.();
+  }
+
+  /**
+   * Reads within the connection's reply budget. With chunked replies and no DF, a large
+   * read goes out as several OFFSET_DATA chunks, each read from the plugin only when there
+   * is room; otherwise it is one reply (so one maximum-size read may exceed the budget).
+   */
+  private async serveRead(
+    layer: OpenLayer,
+    id: Buffer,
+    offset: number,
+    length: number,
+    dontFragment: boolean,
+  ): Promise<void> {
+    const piece = this.replies.chunked && !dontFragment ? READ_PIECE : length;
+    for (let done = 0; done < length; done += piece) {
+      const n = Math.min(piece, length - done);
+      await this.replyBudget.acquire(n);
+      if (this.dead) {
+        this.replyBudget.release(n);
+        return;
+      }
+      const buf = this.replies.readBuffer(n);
+      try {
+        // On failure buf is dropped, not pooled: a timed-out plugin may still fill it.
+        await this.withTimeout(layer.pread(buf, offset + done));
+      } catch (err) {
+        this.replyBudget.release(n);
+        throw err; // an ERROR chunk ends the reply, after any chunks already sent
+      }
+      const last = done + n >= length;
+      this.replies.replyRead(id, offset + done, buf, last, () => this.replyBudget.release(n));
+    }
   }
 
   /** Runs a write-like plugin call so that a later FLUSH waits for it. */
@@ -616,13 +667,9 @@ export class Connection {
         return;
       }
       switch (type) {
-        case Cmd.READ: {
-          const buf = this.replies.readBuffer(length);
-          // On failure buf is dropped, not pooled: a timed-out plugin may still fill it.
-          await this.withTimeout(layer.pread(buf, offset));
-          this.replies.replyRead(id, offset, buf);
+        case Cmd.READ:
+          await this.serveRead(layer, id, offset, length, (flags & CmdFlag.DF) !== 0);
           return;
-        }
         case Cmd.WRITE:
           await this.writing(this.withTimeout(layer.pwrite(payload!, offset, { fua })));
           // The plugin is done with the payload (a timed-out one never gives it back).
@@ -667,6 +714,7 @@ export class Connection {
         messageOf(err),
       );
     } finally {
+      if (payload) this.payloadBudget.release(payload.length);
       this.requestFinished();
     }
   }

@@ -52,34 +52,38 @@ export class ReplyWriter {
     this.output.write(this.chunkHeader(id, ReplyFlag.DONE, ReplyType.NONE, 0, 0));
   }
 
-  private replySimple(id: Buffer, error: number, data?: Buffer): void {
+  private replySimple(id: Buffer, error: number): void {
     if (this.dead) return;
+    this.output.write(this.simpleHeader(id, error));
+  }
+
+  private simpleHeader(id: Buffer, error: number): Buffer {
     const header = Buffer.allocUnsafe(16);
     header.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
     header.writeUInt32BE(error, 4);
     id.copy(header, 8, 0, 8);
-    if (!data) {
-      this.output.write(header);
-      return;
-    }
-    this.writeWithData(header, data);
+    return header;
   }
 
   /**
    * Sends a reply header and its data. Data from readBuffer() already has room for the
    * header in front: one buffer, one write, no copy. Other data (large reads) goes out
-   * corked after its header as one writev, also without copying.
+   * corked after its header as one writev, also without copying. `sent` runs once the
+   * socket has taken the data (or failed to).
    */
-  private writeWithData(header: Buffer, data: Buffer): void {
+  private writeWithData(header: Buffer, data: Buffer, sent: () => void): void {
     if (isInFrame(data, header.length)) {
       const frame = Buffer.from(data.buffer, 0, header.length + data.length);
       header.copy(frame, 0);
-      this.output.write(frame);
+      this.output.write(frame, sent);
       return;
     }
     this.output.cork();
     this.output.write(header);
-    this.output.write(data, () => this.pool.release(data));
+    this.output.write(data, () => {
+      this.pool.release(data);
+      sent();
+    });
     this.output.uncork();
   }
 
@@ -126,15 +130,23 @@ export class ReplyWriter {
     return header;
   }
 
-  replyRead(id: Buffer, offset: number, data: Buffer): void {
-    if (!this.chunked) {
-      this.replySimple(id, 0, data);
+  /**
+   * READ data at `offset`: the whole reply, or with chunked replies one OFFSET_DATA chunk of
+   * it (`last` false: more chunks follow). `sent` runs once the socket has taken it.
+   */
+  replyRead(id: Buffer, offset: number, data: Buffer, last: boolean, sent: () => void): void {
+    if (this.dead) {
+      sent();
       return;
     }
-    if (this.dead) return;
-    const header = this.chunkHeader(id, ReplyFlag.DONE, ReplyType.OFFSET_DATA, 8 + data.length, 8);
+    if (!this.chunked) {
+      this.writeWithData(this.simpleHeader(id, 0), data, sent);
+      return;
+    }
+    const flags = last ? ReplyFlag.DONE : 0;
+    const header = this.chunkHeader(id, flags, ReplyType.OFFSET_DATA, 8 + data.length, 8);
     writeU64(header, offset, this.chunkHeaderLength);
-    this.writeWithData(header, data);
+    this.writeWithData(header, data, sent);
   }
 
   /**

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExtentType, type Extent } from '../../src/api.js';
@@ -16,16 +15,21 @@ import {
   EXTENDED_REPLY_MAGIC,
   EXTENDED_REQUEST_MAGIC,
   IHAVEOPT,
-  OPT_REPLY_MAGIC,
   Opt,
   REQUEST_MAGIC,
   Rep,
   ReplyFlag,
   ReplyType,
 } from '../../src/protocol/constants.js';
-import { StreamReader } from '../../src/protocol/reader.js';
 import { readU64, writeU64 } from '../../src/protocol/wire.js';
-import { requireTools, startTsnbd, tempDir, type Daemon } from '../helpers.js';
+import {
+  rawSession,
+  requireTools,
+  startTsnbd,
+  tempDir,
+  type Daemon,
+  type RawSession,
+} from '../helpers.js';
 
 requireTools('nbdkit');
 
@@ -54,39 +58,6 @@ async function mapInSteps(c: NbdClient, size: number): Promise<Extent[]> {
     }
   }
   return all;
-}
-
-interface RawSession {
-  s: net.Socket;
-  reader: StreamReader;
-  closed: Promise<void>;
-  /** Sends an option and returns the type of its final reply (INFO replies are skipped). */
-  option(opt: number, data?: Buffer): Promise<number>;
-}
-
-/** A raw connection after the greeting, to negotiate by hand. */
-async function rawSession(socket: string): Promise<RawSession> {
-  const s = net.connect(socket);
-  const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
-  s.on('error', () => undefined);
-  const reader = new StreamReader(s);
-  await reader.read(18);
-  s.write(Buffer.from([0, 0, 0, 3]));
-  const option = async (opt: number, data = Buffer.alloc(0)): Promise<number> => {
-    const header = Buffer.alloc(16);
-    header.writeBigUInt64BE(IHAVEOPT, 0);
-    header.writeUInt32BE(opt, 8);
-    header.writeUInt32BE(data.length, 12);
-    s.write(Buffer.concat([header, data]));
-    for (;;) {
-      const reply = await reader.read(20);
-      assert.equal(reply.readBigUInt64BE(0), OPT_REPLY_MAGIC);
-      await reader.read(reply.readUInt32BE(16));
-      const type = reply.readUInt32BE(12);
-      if (type !== Rep.INFO) return type;
-    }
-  };
-  return { s, reader, closed, option };
 }
 
 /** A raw connection that negotiates extended headers (or not), then GO. */
