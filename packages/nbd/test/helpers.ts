@@ -91,10 +91,15 @@ export interface Daemon {
 }
 
 /** Starts `tsnbd -f -U SOCKET ARGS` and waits until it accepts connections. */
-export async function startTsnbd(dir: string, args: string[]): Promise<Daemon> {
+export async function startTsnbd(
+  dir: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Daemon> {
   const socket = join(dir, `nbd-${Math.random().toString(36).slice(2)}.sock`);
   const child = spawn(process.execPath, [TSNBD, '-f', '-U', socket, ...args], {
     stdio: ['ignore', 'inherit', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));

@@ -125,10 +125,9 @@ export function createCowFilter() {
 
   /** Zeroes the range: edges are rewritten, whole blocks become ZERO or zero-filled DATA. */
   async function zero(next: Next, count: number, offset: number, keepAllocated: boolean) {
-    const edge = async (block: number, from: number, to: number) => {
-      if (index().get(block) === ZERO) return; // already reads as zeroes
-      await modifyBlock(next, block, (data) => data.fill(0, from, to));
-    };
+    // As nbdkit, even inside a ZERO block (which keeps the maps alike).
+    const edge = (block: number, from: number, to: number) =>
+      modifyBlock(next, block, (data) => data.fill(0, from, to));
     const whole = async (first: number, end: number) => {
       if (!keepAllocated) return zeroBlocks(first, end);
       // NO_HOLE: the client wants the range allocated, so store zeroes (as nbdkit does).

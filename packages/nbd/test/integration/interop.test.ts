@@ -132,6 +132,16 @@ void describe('tsnbd with real clients', () => {
     assert.match(theirs, /^\s+1048576\s+1048576\s+3\s+hole,zero$/m);
   });
 
+  void it('32 MiB reads (sent in several chunks) arrive whole in nbdcopy and qemu-img', async () => {
+    const cmd =
+      'nbdcopy --request-size=33554432 "$uri" - | sha256sum && ' +
+      `qemu-img convert -f raw -O raw "$uri" ${join(tmp.dir, 'big.img')} && sha256sum < ${join(tmp.dir, 'big.img')}`;
+    const ours = await captive('tsnbd', ['pattern', '96M'], cmd);
+    const theirs = await captive('nbdkit', ['pattern', '96M'], 'nbdcopy "$uri" - | sha256sum');
+    assert.equal(ours.code, 0, ours.stderr);
+    assert.deepEqual(ours.stdout.trim().split('\n'), [theirs.stdout.trim(), theirs.stdout.trim()]);
+  });
+
   void it('nbdcopy both ways keeps every byte', async () => {
     const back = join(tmp.dir, 'back.img');
     const r = await captive(
