@@ -59,12 +59,18 @@ export interface ExportDetails {
 interface Pending {
   resolve(value: Buffer | Extent[] | undefined): void;
   reject(err: Error): void;
+  type: number;
   offset: number;
-  /** READ: the buffer the data goes to. */
+  length: number;
+  /** READ: the buffer the data goes to, and how many of its bytes replies have covered. */
   into?: Buffer;
+  covered: number;
   extents?: Extent[];
   error?: NbdError;
 }
+
+/** Largest reply chunk that is not READ data (block status of many extents, errors). */
+const MAX_METADATA_CHUNK = 64 << 20;
 
 /** Largest reply chunk accepted with extended headers (a 32-bit payload and its header). */
 const MAX_CHUNK = 2 ** 32 + 64;
@@ -73,6 +79,11 @@ const NAMES = Object.fromEntries(Object.entries(NbdErrno).map(([k, v]) => [v, k]
   number,
   NbdErrnoName
 >;
+
+/** A reply that breaks the protocol: the connection is closed, every request fails. */
+function violation(message: string): ProtocolError {
+  return new ProtocolError(`the server broke the NBD protocol: ${message}`);
+}
 
 function replyError(errno: number, message: string): NbdError {
   return new NbdError(NAMES[errno] ?? 'EIO', message || `server error ${errno}`);
@@ -249,6 +260,8 @@ export class NbdClient {
           else if (p.into) {
             (await this.reader.read(p.into.length)).copy(p.into);
             p.resolve(p.into);
+          } else if (p.type === Cmd.BLOCK_STATUS) {
+            throw this.broken(p, 'a simple reply to BLOCK_STATUS carries no extents');
           } else p.resolve(undefined);
         } else if (magic === STRUCTURED_REPLY_MAGIC) {
           const rest = await this.reader.read(16);
@@ -256,8 +269,9 @@ export class NbdClient {
           const type = rest.readUInt16BE(2);
           const cookie = rest.readBigUInt64BE(4);
           const length = rest.readUInt32BE(12);
+          this.checkChunkLength(cookie, type, length);
           this.chunkReceived(flags, type, cookie, await this.reader.read(length));
-        } else throw new ProtocolError(`bad reply magic 0x${magic.toString(16)}`);
+        } else throw violation(`bad reply magic 0x${magic.toString(16)}`);
       }
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
@@ -269,61 +283,84 @@ export class NbdClient {
     const header = await this.reader.read(32);
     const magic = header.readUInt32BE(0);
     if (magic !== EXTENDED_REPLY_MAGIC) {
-      throw new ProtocolError(`bad reply magic 0x${magic.toString(16)} with extended headers`);
+      throw violation(`bad reply magic 0x${magic.toString(16)} with extended headers`);
     }
     const length = readU64(header, 24);
     if (length < 0 || length > MAX_CHUNK) {
-      throw new ProtocolError(`reply chunk of ${header.readBigUInt64BE(24)} bytes`);
+      throw violation(`reply chunk of ${header.readBigUInt64BE(24)} bytes`);
     }
-    const body = await this.reader.read(length);
     const cookie = header.readBigUInt64BE(8);
+    this.checkChunkLength(cookie, header.readUInt16BE(6), length);
+    const body = await this.reader.read(length);
     this.chunkReceived(header.readUInt16BE(4), header.readUInt16BE(6), cookie, body);
+  }
+
+  /** Refuses, before reading it, a chunk larger than its request could need. */
+  private checkChunkLength(cookie: bigint, type: number, length: number): void {
+    const p = this.pending.get(cookie);
+    if (!p) throw violation(`reply for unknown cookie ${cookie}`);
+    const limit = type === ReplyType.OFFSET_DATA ? 8 + p.length : MAX_METADATA_CHUNK;
+    if (length > limit) {
+      throw violation(`reply chunk of ${length} bytes for a request of ${p.length}`);
+    }
   }
 
   private chunkReceived(flags: number, type: number, cookie: bigint, body: Buffer): void {
     const p = this.pending.get(cookie);
-    if (!p) throw new ProtocolError(`reply for unknown cookie ${cookie}`);
+    if (!p) throw violation(`reply for unknown cookie ${cookie}`);
     this.chunk(p, type, body);
     if (flags & ReplyFlag.DONE) {
       this.take(cookie);
       if (p.error) p.reject(p.error);
-      else p.resolve(p.into ?? p.extents);
+      else if (p.into && p.covered !== p.length) {
+        throw this.broken(p, `READ reply covered ${p.covered} of ${p.length} bytes`);
+      } else if (p.type === Cmd.BLOCK_STATUS && !p.extents) {
+        throw this.broken(p, 'BLOCK_STATUS reply without extents');
+      } else p.resolve(p.into ?? p.extents);
     }
   }
 
   private chunk(p: Pending, type: number, body: Buffer): void {
+    const want = (size: number) => {
+      if (body.length < size) throw violation(`reply chunk type ${type} too short`);
+    };
     switch (type) {
       case ReplyType.NONE:
         return;
       case ReplyType.OFFSET_DATA: {
-        const at = readU64(body, 0) - p.offset;
-        body.copy(p.into!, at, 8);
+        want(8);
+        this.readChunk(p, readU64(body, 0), body.length - 8).set(body.subarray(8));
         return;
       }
       case ReplyType.OFFSET_HOLE: {
-        const at = readU64(body, 0) - p.offset;
-        p.into!.fill(0, at, at + body.readUInt32BE(8));
+        want(12);
+        this.readChunk(p, readU64(body, 0), body.readUInt32BE(8)).fill(0);
         return;
       }
-      case ReplyType.BLOCK_STATUS: {
-        const extents: Extent[] = [];
-        let at = p.offset;
-        for (let i = 4; i + 8 <= body.length; i += 8) {
-          const length = body.readUInt32BE(i);
-          extents.push({ offset: at, length, type: body.readUInt32BE(i + 4) });
-          at += length;
-        }
-        p.extents = extents;
-        return;
-      }
+      case ReplyType.BLOCK_STATUS:
       case ReplyType.BLOCK_STATUS_EXT: {
+        const extended = type === ReplyType.BLOCK_STATUS_EXT;
+        const [start, size] = extended ? [8, 16] : [4, 8];
+        if (p.type !== Cmd.BLOCK_STATUS || p.extents) {
+          throw violation('unexpected block status chunk');
+        }
+        if (body.length <= start || (body.length - start) % size !== 0) {
+          throw violation(`block status chunk of ${body.length} bytes`);
+        }
         const extents: Extent[] = [];
         let at = p.offset;
-        for (let i = 8; i + 16 <= body.length; i += 16) {
-          const length = readU64(body, i);
-          if (length <= 0) throw new ProtocolError(`bad extent length in block status`);
-          // base:allocation status fits in 32 bits; the high half must be zero.
-          extents.push({ offset: at, length, type: body.readUInt32BE(i + 12) });
+        for (let i = start; i < body.length; i += size) {
+          const length = extended ? readU64(body, i) : body.readUInt32BE(i);
+          // base:allocation status fits in 32 bits; the high half of a 64-bit one is zero.
+          const status = body.readUInt32BE(i + size - 4);
+          if (length <= 0) throw violation(`zero-length extent at offset ${at}`);
+          if (at >= p.offset + p.length) {
+            throw violation(`extent at offset ${at}, past the request`);
+          }
+          if (at + length > this.details.size) {
+            throw violation(`extent at offset ${at} of ${length} bytes passes the end`);
+          }
+          extents.push({ offset: at, length, type: status });
           at += length;
         }
         p.extents = extents;
@@ -331,18 +368,41 @@ export class NbdClient {
       }
       case ReplyType.ERROR:
       case ReplyType.ERROR_OFFSET: {
+        want(6);
         const len = body.readUInt16BE(4);
         p.error ??= replyError(body.readUInt32BE(0), body.toString('utf8', 6, 6 + len));
         return;
       }
       default:
-        if (type & 0x8000) p.error ??= replyError(body.readUInt32BE(0), 'unknown error chunk');
+        if (!(type & 0x8000)) throw violation(`unknown reply chunk type ${type}`);
+        want(4);
+        p.error ??= replyError(body.readUInt32BE(0), 'unknown error chunk');
     }
+  }
+
+  /** The part of a READ's buffer that a data or hole chunk fills; it must lie in the request. */
+  private readChunk(p: Pending, offset: number, length: number): Buffer {
+    if (!p.into) throw violation('a data chunk in reply to a request other than READ');
+    const at = offset - p.offset;
+    if (offset < 0 || at < 0 || at + length > p.length) {
+      throw violation(
+        `chunk of ${length} bytes at offset ${offset}, outside the request (${p.offset}+${p.length})`,
+      );
+    }
+    p.covered += length;
+    return p.into.subarray(at, at + length);
+  }
+
+  /** A protocol error about a reply already taken from `pending`: its request fails too. */
+  private broken(p: Pending, message: string): ProtocolError {
+    const err = violation(message);
+    p.reject(err);
+    return err;
   }
 
   private take(cookie: bigint): Pending {
     const p = this.pending.get(cookie);
-    if (!p) throw new ProtocolError(`reply for unknown cookie ${cookie}`);
+    if (!p) throw violation(`reply for unknown cookie ${cookie}`);
     this.pending.delete(cookie);
     return p;
   }
@@ -378,7 +438,15 @@ export class NbdClient {
       length,
     );
     const reply = new Promise<Buffer | Extent[] | undefined>((resolve, reject) => {
-      this.pending.set(cookie, { resolve, reject, offset, ...(into ? { into } : {}) });
+      this.pending.set(cookie, {
+        resolve,
+        reject,
+        type,
+        offset,
+        length,
+        covered: 0,
+        ...(into ? { into } : {}),
+      });
       if (payload) {
         this.socket.cork();
         this.socket.write(header);

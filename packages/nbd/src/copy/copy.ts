@@ -2,6 +2,7 @@
 // (or SEEK_DATA for files) are zeroed or skipped instead of read and written, and data
 // read as all zeroes is not written either.
 import { ExtentType } from '../api.js';
+import { ProtocolError } from '../errors.js';
 import { openDestination, openSource } from './endpoints.js';
 
 export interface CopyOptions {
@@ -32,15 +33,18 @@ export async function copyDisk(
   const result: CopyResult = { size: src.size, dataBytes: 0, zeroBytes: 0 };
   try {
     const dst = await openDestination(to, src.size, connections);
+    let copied = false;
     try {
       let cursor = 0;
+      // The first error stops every worker; it is thrown once they have all stopped.
+      let failure: { error: unknown } | undefined;
       let done = 0;
       const advance = (n: number) => {
         done += n;
         options.onProgress?.(done, src.size);
       };
       const copyData = async (offset: number, length: number) => {
-        for (let at = offset; at < offset + length; at += requestSize) {
+        for (let at = offset; at < offset + length && !failure; at += requestSize) {
           const buf = Buffer.allocUnsafe(Math.min(requestSize, offset + length - at));
           await src.pread(buf, at);
           if (isZero(buf)) {
@@ -55,32 +59,40 @@ export async function copyDisk(
       };
       // Each worker takes the next step of the disk, maps it, then copies it.
       const worker = async () => {
-        while (cursor < src.size) {
+        while (cursor < src.size && !failure) {
           const start = cursor;
           const end = Math.min(start + STEP, src.size);
           cursor = end;
-          for (let at = start; at < end;) {
-            const extents = await src.extents(end - at, at);
-            for (const e of extents) {
-              const s = Math.max(e.offset, at);
+          for (let at = start; at < end && !failure;) {
+            const asked = at;
+            for (const e of await src.extents(end - at, at)) {
+              if (e.offset > at) break; // a gap: ask again from there
               const t = Math.min(e.offset + e.length, end);
-              if (t <= s) continue;
+              if (t <= at) continue;
               if (e.type & ExtentType.ZERO) {
-                if (!dst.zeroed) await dst.zero(t - s, s);
-                result.zeroBytes += t - s;
-                advance(t - s);
-              } else await copyData(s, t - s);
+                if (!dst.zeroed) await dst.zero(t - at, at);
+                result.zeroBytes += t - at;
+                advance(t - at);
+              } else await copyData(at, t - at);
               at = t;
             }
-            if (extents.length === 0) break;
+            if (at === asked) {
+              throw new ProtocolError(`${from}: block status makes no progress at offset ${at}`);
+            }
           }
         }
       };
       const workers = Math.max(1, options.requests ?? 16);
-      await Promise.all(Array.from({ length: workers }, worker));
+      await Promise.all(
+        Array.from({ length: workers }, () =>
+          worker().catch((error: unknown) => (failure ??= { error })),
+        ),
+      );
+      if (failure) throw failure.error;
       await dst.flush();
+      copied = true;
     } finally {
-      await dst.close();
+      await (copied ? dst.close() : dst.abandon());
     }
   } finally {
     await src.close();

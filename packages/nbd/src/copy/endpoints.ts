@@ -1,5 +1,5 @@
 // The two ends of a copy: NBD exports (one or more connections) and local files.
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { ExtentType, type Extent } from '../api.js';
 import { NbdClient, parseNbdUri } from '../client/client.js';
 import { ConfigError } from '../errors.js';
@@ -21,6 +21,8 @@ export interface Destination {
   zero(count: number, offset: number): Promise<void>;
   flush(): Promise<void>;
   close(): Promise<void>;
+  /** Closes after a failed copy, removing the destination if the copy created it. */
+  abandon(): Promise<void>;
 }
 
 export function isNbdUri(name: string): boolean {
@@ -83,6 +85,9 @@ class NbdEndpoint implements Source, Destination {
   async close(): Promise<void> {
     await Promise.all(this.clients.map((c) => c.close()));
   }
+  abandon(): Promise<void> {
+    return this.close();
+  }
 }
 
 class FileEndpoint implements Source, Destination {
@@ -91,6 +96,8 @@ class FileEndpoint implements Source, Destination {
     readonly size: number,
     readonly zeroed: boolean,
     private readonly seek: FileHoles | undefined,
+    /** The file this copy created (removed again if the copy fails). */
+    private readonly created?: string,
   ) {}
 
   static async openSource(path: string): Promise<FileEndpoint> {
@@ -107,7 +114,7 @@ class FileEndpoint implements Source, Destination {
       return new FileEndpoint(await open(path, 'r+'), size, false, undefined);
     const fh = await open(path, 'w');
     await fh.truncate(size);
-    return new FileEndpoint(fh, size, true, undefined);
+    return new FileEndpoint(fh, size, true, undefined, st ? undefined : path);
   }
 
   async pread(buf: Buffer, offset: number): Promise<void> {
@@ -149,6 +156,10 @@ class FileEndpoint implements Source, Destination {
   async close(): Promise<void> {
     this.seek?.close();
     await this.fh.close();
+  }
+  async abandon(): Promise<void> {
+    await this.close();
+    if (this.created) await rm(this.created, { force: true });
   }
 }
 
