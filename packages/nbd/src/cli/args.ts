@@ -21,6 +21,16 @@ export interface CommandLine {
   tlsPsk?: string;
   tlsVerifyPeer: boolean;
   requestTimeout: number;
+  /** -t: requests served at once on each connection (nbdkit's threads per connection). */
+  threads?: number;
+  /** -u / -g: the user and group to become once listening. */
+  user?: string;
+  group?: string;
+  exitWithParent: boolean;
+  /** --no-sr: refuse structured replies (and so extended headers and block status). */
+  noStructuredReplies: boolean;
+  /** --no-mc: do not advertise multi-conn. */
+  noMultiConn: boolean;
   help: boolean;
   version: boolean;
   debug: boolean;
@@ -47,14 +57,34 @@ const WITH_VALUE = new Set([
   '-t',
   '--threads',
   '-D',
-  '--debug-flag',
   '-u',
   '--user',
   '-g',
   '--group',
+  '--log',
+  '--mask-handshake',
+  '--selinux-label',
 ]);
-const IGNORED = new Set(['-t', '--threads', '-D', '--debug-flag', '-u', '--user', '-g', '--group']);
-const IGNORED_FLAGS = new Set(['-n', '--newstyle', '--exit-with-parent', '--no-sr', '--no-mc']);
+/** nbdkit options that tsnbd does not implement: refused with a message, never ignored. */
+const UNSUPPORTED: Record<string, string> = {
+  '-D': 'tsnbd plugins and filters have no debug flags (use -v)',
+  '-o': 'tsnbd speaks only the fixed newstyle protocol',
+  '--oldstyle': 'tsnbd speaks only the fixed newstyle protocol',
+  '--old-style': 'tsnbd speaks only the fixed newstyle protocol',
+  '-4': 'not supported: give the address with -i',
+  '--ipv4-only': 'not supported: give the address with -i',
+  '-6': 'not supported: give the address with -i',
+  '--ipv6-only': 'not supported: give the address with -i',
+  '--log': 'not supported: errors go to stderr (-v for more)',
+  '--mask-handshake': 'not supported',
+  '--selinux-label': 'not supported',
+  '--swap': 'not supported',
+  '--vsock': 'not supported (no AF_VSOCK in Node.js)',
+  '--dump-config': 'not supported (see tsnbd --version)',
+  '--dump-plugin': 'not supported (see tsnbd --help)',
+  '--long-options': 'not supported (see tsnbd --help)',
+  '--short-options': 'not supported (see tsnbd --help)',
+};
 
 export function parseCommandLine(argv: readonly string[]): CommandLine {
   const cl: CommandLine = {
@@ -68,6 +98,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     tls: 'off',
     tlsVerifyPeer: false,
     requestTimeout: 0,
+    exitWithParent: false,
+    noStructuredReplies: false,
+    noMultiConn: false,
     help: false,
     version: false,
     debug: false,
@@ -104,7 +137,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       value = argv[++i];
       if (value === undefined) throw new ConfigError(`${name} needs a value`);
     }
-    if (IGNORED.has(name) || IGNORED_FLAGS.has(name)) continue;
+    const unsupported = UNSUPPORTED[name];
+    if (unsupported) throw new ConfigError(`${name}: ${unsupported}`);
     switch (name) {
       case '-U':
       case '--unix':
@@ -177,6 +211,36 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         cl.requestTimeout = seconds;
         break;
       }
+      case '-t':
+      case '--threads': {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1 || n > 1024) {
+          throw new ConfigError(`--threads=${value}: expected a number from 1 to 1024`);
+        }
+        cl.threads = n;
+        break;
+      }
+      case '-u':
+      case '--user':
+        cl.user = value!;
+        break;
+      case '-g':
+      case '--group':
+        cl.group = value!;
+        break;
+      case '--exit-with-parent':
+        cl.exitWithParent = true;
+        break;
+      case '--no-sr':
+        cl.noStructuredReplies = true;
+        break;
+      case '--no-mc':
+        cl.noMultiConn = true;
+        break;
+      case '-n':
+      case '--newstyle':
+      case '--new-style':
+        break; // the only protocol tsnbd speaks, as nbdkit's default
       case '-h':
       case '--help':
         cl.help = true;
@@ -186,6 +250,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         cl.version = true;
         break;
       case '--debug':
+        // nbdkit's --debug=FLAG is -D; tsnbd's --debug (no value) shows stack traces.
+        if (value !== undefined) throw new ConfigError(`--debug=${value}: ${UNSUPPORTED['-D']}`);
         cl.debug = true;
         break;
       default:

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // tsnbd: serve a plugin (with filters) over NBD, with nbdkit's command line.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../errors.js';
+import { ConfigError, messageOf } from '../errors.js';
 import { builtinFilters } from '../filters/index.js';
 import { loadFilter, loadPlugin } from '../loader.js';
 import { builtinPlugins } from '../plugins/index.js';
@@ -139,7 +139,14 @@ async function main(): Promise<number> {
     else throw new ConfigError(`--tls=${cl.tls} needs --tls-certificates=DIR or --tls-psk=FILE`);
   }
 
-  const background = !cl.foreground && !cl.single && !cl.run && !fds && !process.env.TSNBD_READY_FD;
+  const identity = resolveIdentity(cl);
+  const background =
+    !cl.foreground &&
+    !cl.single &&
+    !cl.run &&
+    !cl.exitWithParent && // implies the foreground, as in nbdkit
+    !fds &&
+    !process.env.TSNBD_READY_FD;
   if (background) return daemonize();
 
   await stack.getReady();
@@ -151,10 +158,15 @@ async function main(): Promise<number> {
     requestTimeoutMs: cl.requestTimeout * 1000,
     handshakeTimeoutMs: 60_000,
     maxPayload: 32 << 20,
+    structuredReplies: !cl.noStructuredReplies,
+    multiConn: !cl.noMultiConn,
+    ...(cl.threads ? { maxInFlight: cl.threads } : {}),
     ...(log ? { log } : {}),
   });
 
   if (cl.single) {
+    dropPrivileges(identity);
+    if (cl.exitWithParent) watchParent(() => process.exit(0));
     await server.serveStreams(process.stdin, process.stdout);
     await stack.cleanup();
     return 0;
@@ -173,8 +185,7 @@ async function main(): Promise<number> {
       : { kind: 'tcp', port: cl.port ?? 10809, ...(cl.ipaddr ? { host: cl.ipaddr } : {}) };
   const port = await server.listen(address);
   log?.(`listening on ${socketPath ?? `port ${port}`}`);
-  if (cl.pidFile) writeFileSync(cl.pidFile, `${process.pid}\n`);
-
+  // As nbdkit: the --run command starts before privileges are dropped, the pid file after.
   let finished = false;
   const shutdown = async (code: number): Promise<number> => {
     if (finished) return code;
@@ -185,38 +196,120 @@ async function main(): Promise<number> {
     if (cl.pidFile) rmSync(cl.pidFile, { force: true });
     return code;
   };
+  const captive = cl.run ? runCaptive(cl, cl.run, socketPath, port) : undefined;
+  try {
+    dropPrivileges(identity, privateDir && socketPath ? [privateDir, socketPath] : []);
+  } catch (err) {
+    captive?.kill();
+    await shutdown(1);
+    throw err;
+  }
+  if (cl.pidFile) writeFileSync(cl.pidFile, `${process.pid}\n`);
 
   return new Promise<number>((resolve) => {
     const stop = (code: number) => void shutdown(code).then(resolve);
     process.once('SIGINT', () => stop(0));
     process.once('SIGTERM', () => stop(0));
+    if (cl.exitWithParent) watchParent(() => stop(0));
     if (process.env.TSNBD_READY_FD) {
       const ready = createWriteStream('', { fd: Number(process.env.TSNBD_READY_FD) });
       ready.end('ready\n');
     }
-    if (cl.run) {
-      const uri = buildUri(cl, socketPath, port);
-      const child = spawn('/bin/sh', ['-c', cl.run], {
-        stdio: 'inherit',
-        env: {
-          ...process.env,
-          uri,
-          nbd: uri,
-          port: socketPath ? '' : String(port ?? ''),
-          unixsocket: socketPath ?? '',
-          exportname: cl.exportName,
-          tls: cl.tls === 'off' ? '' : cl.tls,
-        },
-      });
-      child.on('exit', (code, signal) =>
+    if (captive) {
+      captive.on('exit', (code, signal) =>
         stop(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
       );
-      child.on('error', (err) => {
+      captive.on('error', (err) => {
         process.stderr.write(`tsnbd: --run: ${err.message}\n`);
         stop(1);
       });
     }
   });
+}
+
+/** Captive mode: `sh -c CMD` with the server's address in its environment. */
+function runCaptive(
+  cl: CommandLine,
+  command: string,
+  socketPath: string | undefined,
+  port: number | undefined,
+): ChildProcess {
+  const uri = buildUri(cl, socketPath, port);
+  return spawn('/bin/sh', ['-c', command], {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      uri,
+      nbd: uri,
+      port: socketPath ? '' : String(port ?? ''),
+      unixsocket: socketPath ?? '',
+      exportname: cl.exportName,
+      tls: cl.tls === 'off' ? '' : cl.tls,
+    },
+  });
+}
+
+interface Identity {
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * -u and -g, by name or number, as numbers (checked before anything is bound). A name is
+ * looked up by the system: the process takes it as its effective id for a moment.
+ */
+function resolveIdentity(cl: CommandLine): Identity {
+  const { seteuid, geteuid, setegid, getegid } = process;
+  if (!seteuid || !geteuid || !setegid || !getegid) {
+    throw new ConfigError('-u/-g: not supported on this platform');
+  }
+  const resolve = (option: string, name: string, set: typeof seteuid, get: () => number) => {
+    if (/^\d+$/.test(name)) return Number(name);
+    const before = get();
+    try {
+      set(name);
+      return get();
+    } catch (err) {
+      throw new ConfigError(`${option} ${name}: ${messageOf(err)}`);
+    } finally {
+      set(before);
+    }
+  };
+  const identity: Identity = {};
+  if (cl.group !== undefined) identity.gid = resolve('-g', cl.group, setegid, getegid);
+  if (cl.user !== undefined) identity.uid = resolve('-u', cl.user, seteuid, geteuid);
+  return identity;
+}
+
+/**
+ * Becomes the group (alone: supplementary groups are dropped) and the user, once the sockets
+ * are bound (as nbdkit does). `handOver` (the private socket directory and its socket)
+ * changes owner first, so that it can be removed at exit.
+ */
+function dropPrivileges(identity: Identity, handOver: string[] = []): void {
+  const { uid, gid } = identity;
+  if (uid === undefined && gid === undefined) return;
+  for (const path of handOver) chownSync(path, uid ?? -1, gid ?? -1);
+  try {
+    if (gid !== undefined) {
+      process.setgid!(gid);
+      process.setgroups!([gid]);
+    }
+    if (uid !== undefined) process.setuid!(uid);
+  } catch (err) {
+    throw new ConfigError(`cannot become ${uid ?? ''}:${gid ?? ''} (-u/-g): ${messageOf(err)}`);
+  }
+}
+
+/** --exit-with-parent: Node has no prctl(PR_SET_PDEATHSIG), so the parent is polled. */
+function watchParent(onGone: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onGone();
+  }, 500);
+  timer.unref();
 }
 
 main().then(

@@ -45,6 +45,12 @@ export interface ConnectionOptions {
   handshakeTimeoutMs: number;
   /** Largest READ/WRITE payload when the plugin states no maximum. */
   maxPayload: number;
+  /** Requests served at once (default 64). */
+  maxInFlight?: number;
+  /** Offer structured replies and extended headers (default true; --no-sr turns it off). */
+  structuredReplies?: boolean;
+  /** Advertise multi-conn when the plugin allows it (default true; --no-mc). */
+  multiConn?: boolean;
   log?: (message: string) => void;
 }
 
@@ -203,7 +209,9 @@ export class Connection {
           break;
         case Opt.STRUCTURED_REPLY:
         case Opt.EXTENDED_HEADERS:
-          this.optReplyMode(option, data);
+          if (this.options.structuredReplies === false) {
+            this.optReply(option, Rep.ERR_UNSUP, 'structured replies are turned off (--no-sr)');
+          } else this.optReplyMode(option, data);
           break;
         case Opt.LIST_META_CONTEXT:
         case Opt.SET_META_CONTEXT:
@@ -423,7 +431,9 @@ export class Connection {
         if (await layer.canFastZero()) flags |= TFlag.SEND_FAST_ZERO;
       }
       if (this.replies.chunked) flags |= TFlag.SEND_DF;
-      if (await layer.canMultiConn()) flags |= TFlag.CAN_MULTI_CONN;
+      if (this.options.multiConn !== false && (await layer.canMultiConn())) {
+        flags |= TFlag.CAN_MULTI_CONN;
+      }
       if ((await layer.canCache()) !== 'none') flags |= TFlag.SEND_CACHE;
       const declared = await layer.blockSize();
       const blockSize = declared ?? {
@@ -496,7 +506,8 @@ export class Connection {
       // serve() never rejects and does its own bookkeeping: no promise chained per request.
       this.inFlight++;
       void this.serve(state, type, flags, id, offset, length, payload);
-      if (this.inFlight >= MAX_IN_FLIGHT) await this.waitForSlot(MAX_IN_FLIGHT - 1);
+      const most = this.options.maxInFlight ?? MAX_IN_FLIGHT;
+      if (this.inFlight >= most) await this.waitForSlot(most - 1);
       if (this.output.writableLength > MAX_QUEUED_OUTPUT && !this.dead) {
         await new Promise<void>((resolve) => {
           const done = () => {
