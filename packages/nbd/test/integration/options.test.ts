@@ -34,7 +34,7 @@ void describe('server options', () => {
     '-u and -g drop privileges once listening: the served file is opened as that user',
     { skip: isRoot ? false : 'needs root to change user' },
     async () => {
-      // A directory nobody can enter, holding one file of nobody's and one of root's.
+      // A directory anyone may enter, holding one file of nobody's and one of root's (0600).
       const shared = tempDir();
       try {
         const dir = shared.dir;
