@@ -1,0 +1,75 @@
+// tsnbd on another CPU: Node.js for s390x (big-endian, a syscall table unlike x86-64's)
+// under qemu-user, through scripts/foreign-arch. The file plugin must punch holes and
+// find them there as on the host, and our client must keep its protocol checks.
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { TSNBD, captive, requireTools, tempDir, type Run } from '../helpers.js';
+
+requireTools('qemu-io', 'nbdinfo', 'nbdcopy');
+
+const FOREIGN_ARCH = resolve(TSNBD, '../../../../../../scripts/foreign-arch');
+
+/** scripts/foreign-arch s390x ARGS..., outside this test runner's own child protocol. */
+function onS390x(args: string[]): Promise<Run> {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT; // else the foreign node reports to us in the runner's format
+  return new Promise((resolvePromise) => {
+    execFile(
+      FOREIGN_ARCH,
+      ['s390x', ...args],
+      { env, timeout: 300_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
+  });
+}
+const hasQemuUser = spawnSync('sh', ['-c', 'command -v qemu-s390x-static']).status === 0;
+const skip = hasQemuUser
+  ? false
+  : 'qemu-user-static is not installed (scripts/install-debian-packages)';
+
+void describe('on s390x under qemu-user', { skip }, () => {
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+
+  void it('the file plugin punches holes and maps them as on the host', async () => {
+    const edits =
+      `qemu-io -f raw -c 'discard 1M 1M' -c 'write -z 3M 512k' -c 'write -z -u 0 64k' "$uri" >/dev/null && ` +
+      'nbdinfo --map "$uri" && nbdcopy "$uri" - | sha256sum';
+    const data = randomBytes(4 << 20);
+    const serve = async (where: 'host' | 's390x') => {
+      const file = join(tmp.dir, `${where}.img`);
+      writeFileSync(file, data);
+      const args = [TSNBD, '-U', '-', 'file', file, '--run', edits];
+      const r =
+        where === 'host'
+          ? await captive('tsnbd', ['file', file], edits)
+          : await onS390x(['node', ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      return { out: r.stdout, allocated: statSync(file).blocks * 512 };
+    };
+    const s390x = await serve('s390x');
+    const host = await serve('host');
+    assert.match(s390x.out, /^\s+1048576\s+1048576\s+3\s+hole,zero$/m);
+    assert.equal(s390x.out, host.out);
+    assert.ok(
+      s390x.allocated <= 3 << 20, // 4 MiB less the discarded 1 MiB (and 64 KiB, less metadata)
+      `the holes are really punched: ${s390x.allocated} bytes allocated`,
+    );
+    assert.equal(s390x.allocated, host.allocated);
+  });
+
+  void it("the client's protocol checks (a unit suite, run by the foreign node)", async () => {
+    const suite = resolve(TSNBD, '../../../test/unit/client-protocol.test.js');
+    const r = await onS390x(['node', suite]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^# pass [1-9]\d*$/m);
+    assert.match(r.stdout, /^# fail 0$/m);
+  });
+});
