@@ -5,12 +5,8 @@ export { NbdError, ConfigError, ProtocolError, errnoNameOf } from './errors.js';
 export { NbdErrno, type NbdErrnoName } from './protocol/constants.js';
 export { Stack, type OpenLayer } from './server/stack.js';
 export { NbdServer, type ListenAddress } from './server/server.js';
-export {
-  Connection,
-  normalizeExtents,
-  type ConnectionOptions,
-  type TlsMode,
-} from './server/connection.js';
+export { Connection, type ConnectionOptions, type TlsMode } from './server/connection.js';
+export { normalizeExtents } from './extents.js';
 export * from './plugins/index.js';
 export { builtinFilters } from './filters/index.js';
 export { createBlocksizeFilter } from './filters/blocksize.js';

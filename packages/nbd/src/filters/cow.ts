@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { ExtentType, defineFilter, type Extent, type ExtentsFlags, type Next } from '../api.js';
 import { ConfigError, NbdError } from '../errors.js';
-import { normalizeExtents } from '../server/connection.js';
+import { normalizeExtents } from '../extents.js';
 import { parseBool, parseSize } from '../size.js';
 import { Mutex, ownKeys } from './common.js';
 import { BlockStates, OVERLAY_BLOCK_SIZE, OverlayFile } from './overlay.js';
@@ -34,23 +34,11 @@ export function createCowFilter() {
   const index = () => (states ??= new BlockStates(blockSize));
   const file = () => (overlay ??= OverlayFile.create('cow'));
 
-  /** Whole blocks [first, end) as they read now, into `buf` (the last may pass the end). */
-  async function readBlocks(next: Next, first: number, end: number, buf: Buffer): Promise<void> {
-    const size = await next.getSize();
-    for (let b = first; b < end;) {
-      const runEnd = index().runEnd(b, end);
-      const part = buf.subarray((b - first) * blockSize, (runEnd - first) * blockSize);
-      const at = b * blockSize;
-      const state = index().get(b);
-      if (state === DATA) await (await file()).read(part, at);
-      else if (state === ZERO) part.fill(0);
-      else {
-        const inside = Math.max(0, Math.min(part.length, size - at));
-        await next.pread(part.subarray(0, inside), at);
-        part.fill(0, inside);
-      }
-      b = runEnd;
-    }
+  /** The whole blocks from `first` that `buf` holds, as they read now (zeroes past the end). */
+  async function readBlocks(next: Next, first: number, buf: Buffer): Promise<void> {
+    const inside = Math.min(buf.length, (await next.getSize()) - first * blockSize);
+    await read(next, buf.subarray(0, inside), first * blockSize, false);
+    buf.fill(0, inside);
   }
 
   /** Writes whole blocks [first, end) from `buf` into the overlay. Hold the lock. */
@@ -70,7 +58,7 @@ export function createCowFilter() {
   /** Changes part of one block: reads it whole, lets `edit` change it, stores it. */
   async function modifyBlock(next: Next, block: number, edit: (data: Buffer) => void) {
     const data = Buffer.alloc(blockSize);
-    await readBlocks(next, block, block + 1, data);
+    await readBlocks(next, block, data);
     edit(data);
     await storeBlocks(block, block + 1, data);
   }
@@ -164,7 +152,7 @@ export function createCowFilter() {
   async function keepBlocks(next: Next, first: number, end: number, part: Buffer, at: number) {
     const whole = Buffer.alloc((end - first) * blockSize);
     await lock.run(async () => {
-      await readBlocks(next, first, end, whole);
+      await readBlocks(next, first, whole);
       // Blocks written meanwhile are newer than what was just read: keep those.
       for (const [s, e] of index().runsOf(LOWER, first, end)) {
         const from = (s - first) * blockSize;
@@ -185,12 +173,6 @@ export function createCowFilter() {
     const size = await next.getSize();
     index().cover(size);
     const out: Extent[] = [];
-    const add = (e: Extent) => {
-      const last = out[out.length - 1];
-      if (last && last.type === e.type && last.offset + last.length === e.offset) {
-        last.length += e.length;
-      } else out.push({ ...e });
-    };
     const endBlock = Math.ceil(Math.min(offset + count, size) / blockSize);
     for (let b = Math.floor(offset / blockSize); b < endBlock;) {
       const runEnd = index().runEnd(b, endBlock);
@@ -198,15 +180,15 @@ export function createCowFilter() {
       const state = index().get(b);
       if (state !== LOWER) {
         const type = state === ZERO ? ExtentType.HOLE_ZERO : ExtentType.DATA;
-        add({ offset: at, length: (runEnd - b) * blockSize, type });
+        out.push({ offset: at, length: (runEnd - b) * blockSize, type });
       } else {
         const stop = Math.min(runEnd * blockSize, size);
-        for (const e of await lowerExtents(next, stop - at, at, flags)) add(e);
+        out.push(...(await lowerExtents(next, stop - at, at, flags)));
       }
       b = runEnd;
       if (flags.reqOne) break;
     }
-    // Callers expect the first extent to start at `offset` (blocks start before it).
+    // Neighbours of one type merged; the first starting at `offset`, not at its block.
     return normalizeExtents(out, offset, count, flags.reqOne);
   }
 

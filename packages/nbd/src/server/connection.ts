@@ -2,7 +2,8 @@
 // requests in flight and replies sent as each finishes.
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { TLSSocket, type TLSSocketOptions } from 'node:tls';
-import { ExtentType, type BlockSize, type Extent } from '../api.js';
+import type { BlockSize } from '../api.js';
+import { normalizeExtents } from '../extents.js';
 import { NbdError, errnoOf, messageOf } from '../errors.js';
 import {
   BASE_ALLOCATION,
@@ -748,35 +749,4 @@ function u16(value: number): Buffer {
   const b = Buffer.allocUnsafe(2);
   b.writeUInt16BE(value, 0);
   return b;
-}
-
-/**
- * Clips what a layer returned to [offset, offset+length), merges neighbours of one type and
- * stops at the first gap. Throws EIO when nothing covers `offset`.
- */
-export function normalizeExtents(
-  extents: readonly Extent[],
-  offset: number,
-  length: number,
-  reqOne: boolean,
-): Extent[] {
-  const end = offset + length;
-  const out: Extent[] = [];
-  let at = offset;
-  for (const e of extents) {
-    const eEnd = e.offset + e.length;
-    if (eEnd <= at || e.length <= 0) continue;
-    if (e.offset > at) break;
-    const stop = Math.min(eEnd, end);
-    const type = e.type & (ExtentType.HOLE | ExtentType.ZERO);
-    const last = out[out.length - 1];
-    if (last && last.type === type) last.length += stop - at;
-    else out.push({ offset: at, length: stop - at, type });
-    at = stop;
-    if (at >= end) break;
-  }
-  if (out.length === 0) {
-    throw new NbdError('EIO', `extents returned by the plugin do not cover offset ${offset}`);
-  }
-  return reqOne ? out.slice(0, 1) : out;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normalizeExtents } from '../../src/server/connection.js';
+import { normalizeExtents } from '../../src/extents.js';
 import { NbdError } from '../../src/errors.js';
 import { SparseArray } from '../../src/sparse.js';
 import { parseSize } from '../../src/size.js';
