@@ -4,6 +4,7 @@ import { ExtentType, type Extent } from '../api.js';
 import { NbdClient, parseNbdUri } from '../client/client.js';
 import { ConfigError } from '../errors.js';
 import { FileHoles } from '../file-holes.js';
+import { readFully, writeFully } from '../file-io.js';
 import { TFlag } from '../protocol/constants.js';
 
 export interface Source {
@@ -117,15 +118,8 @@ class FileEndpoint implements Source, Destination {
     return new FileEndpoint(fh, size, true, undefined, st ? undefined : path);
   }
 
-  async pread(buf: Buffer, offset: number): Promise<void> {
-    for (let done = 0; done < buf.length;) {
-      const { bytesRead } = await this.fh.read(buf, done, buf.length - done, offset + done);
-      if (bytesRead === 0) {
-        buf.fill(0, done);
-        return;
-      }
-      done += bytesRead;
-    }
+  pread(buf: Buffer, offset: number): Promise<void> {
+    return readFully(this.fh, buf, offset);
   }
   async extents(count: number, offset: number): Promise<Extent[]> {
     const found = await this.seek?.seek(offset);
@@ -138,11 +132,8 @@ class FileEndpoint implements Source, Destination {
       { offset, length: Math.min(hole < 0 ? end : hole, end) - offset, type: ExtentType.DATA },
     ];
   }
-  async pwrite(buf: Buffer, offset: number): Promise<void> {
-    for (let done = 0; done < buf.length;) {
-      const { bytesWritten } = await this.fh.write(buf, done, buf.length - done, offset + done);
-      done += bytesWritten;
-    }
+  pwrite(buf: Buffer, offset: number): Promise<void> {
+    return writeFully(this.fh, buf, offset);
   }
   async zero(count: number, offset: number): Promise<void> {
     const zeroes = Buffer.alloc(Math.min(count, 1 << 20));

@@ -7,6 +7,7 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, messageOf } from '../errors.js';
 import { FileHoles } from '../file-holes.js';
+import { readFully, writeFully } from '../file-io.js';
 
 /** nbdkit's default block size for cow and cache, so that extent maps match nbdkit's. */
 export const OVERLAY_BLOCK_SIZE = 64 * 1024;
@@ -39,22 +40,12 @@ export class OverlayFile {
     return new OverlayFile(fh, FileHoles.forFd(fh.fd));
   }
 
-  async read(buf: Buffer, offset: number): Promise<void> {
-    for (let done = 0; done < buf.length;) {
-      const { bytesRead } = await this.fh.read(buf, done, buf.length - done, offset + done);
-      if (bytesRead === 0) {
-        buf.fill(0, done); // past the end of the file: never written
-        return;
-      }
-      done += bytesRead;
-    }
+  read(buf: Buffer, offset: number): Promise<void> {
+    return readFully(this.fh, buf, offset); // never-written blocks read as zeroes
   }
 
-  async write(buf: Buffer, offset: number): Promise<void> {
-    for (let done = 0; done < buf.length;) {
-      const { bytesWritten } = await this.fh.write(buf, done, buf.length - done, offset + done);
-      done += bytesWritten;
-    }
+  write(buf: Buffer, offset: number): Promise<void> {
+    return writeFully(this.fh, buf, offset);
   }
 
   /** Gives the disk space of a range back (best effort: the blocks' state says what is there). */

@@ -4,6 +4,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { ExtentType, definePlugin, type Extent } from '../api.js';
 import { ConfigError, NbdError } from '../errors.js';
 import { FileHoles } from '../file-holes.js';
+import { readFully, writeFully } from '../file-io.js';
 
 interface FileHandleState {
   fh: FileHandle;
@@ -24,13 +25,6 @@ export function createFilePlugin() {
   let path: string | undefined;
   let isBlockDevice = false;
   let helper: FileHoles | undefined;
-
-  async function writeAll(fh: FileHandle, buf: Buffer, offset: number): Promise<void> {
-    for (let done = 0; done < buf.length;) {
-      const { bytesWritten } = await fh.write(buf, done, buf.length - done, offset + done);
-      done += bytesWritten;
-    }
-  }
 
   async function punch(count: number, offset: number): Promise<boolean> {
     return !isBlockDevice && helper !== undefined && helper.punchHole(offset, count);
@@ -84,19 +78,8 @@ export function createFilePlugin() {
         return false;
       }
     },
-    async pread(h, buf, offset) {
-      for (let done = 0; done < buf.length;) {
-        const { bytesRead } = await h.fh.read(buf, done, buf.length - done, offset + done);
-        if (bytesRead === 0) {
-          buf.fill(0, done);
-          return;
-        }
-        done += bytesRead;
-      }
-    },
-    async pwrite(h, buf, offset) {
-      await writeAll(h.fh, buf, offset);
-    },
+    pread: (h, buf, offset) => readFully(h.fh, buf, offset),
+    pwrite: (h, buf, offset) => writeFully(h.fh, buf, offset),
     async flush(h) {
       await h.fh.datasync();
     },
@@ -112,7 +95,7 @@ export function createFilePlugin() {
       const zeroes = Buffer.alloc(Math.min(ZERO_CHUNK, count));
       for (let done = 0; done < count;) {
         const n = Math.min(zeroes.length, count - done);
-        await writeAll(h.fh, zeroes.subarray(0, n), offset + done);
+        await writeFully(h.fh, zeroes.subarray(0, n), offset + done);
         done += n;
       }
     },
