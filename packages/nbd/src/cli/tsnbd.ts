@@ -190,7 +190,6 @@ async function main(): Promise<number> {
       : { kind: 'tcp', port: cl.port ?? 10809, ...(cl.ipaddr ? { host: cl.ipaddr } : {}) };
   const port = await server.listen(address);
   log?.(`listening on ${socketPath ?? `port ${port}`}`);
-  // As nbdkit: the --run command starts before privileges are dropped, the pid file after.
   let finished = false;
   const shutdown = async (code: number): Promise<number> => {
     if (finished) return code;
@@ -201,6 +200,7 @@ async function main(): Promise<number> {
     if (cl.pidFile) rmSync(cl.pidFile, { force: true });
     return code;
   };
+  // As nbdkit: the --run command starts before privileges are dropped, the pid file after.
   const captive = cl.run ? runCaptive(cl, cl.run, socketPath, port) : undefined;
   try {
     dropPrivileges(identity, privateDir && socketPath ? [privateDir, socketPath] : []);
