@@ -60,9 +60,16 @@ export function makeSparseFile(
   execFileSync('sync');
 }
 
-export function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<Run> {
+/** Runs a command to its end; `env` replaces the environment when given. */
+export function run(
+  cmd: string,
+  args: string[],
+  timeoutMs = 60_000,
+  env?: NodeJS.ProcessEnv,
+): Promise<Run> {
   return new Promise((resolvePromise) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    const options = { timeout: timeoutMs, maxBuffer: 64 << 20, ...(env ? { env } : {}) };
+    execFile(cmd, args, options, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolvePromise({ code, stdout, stderr });
     });

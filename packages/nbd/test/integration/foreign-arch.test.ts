@@ -2,12 +2,12 @@
 // under qemu-user, through scripts/foreign-arch. The file plugin must punch holes and
 // find them there as on the host, and our client must keep its protocol checks.
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TSNBD, captive, requireTools, tempDir, type Run } from '../helpers.js';
+import { TSNBD, captive, requireTools, run, tempDir, type Run } from '../helpers.js';
 
 requireTools('qemu-io', 'nbdinfo', 'nbdcopy');
 
@@ -17,17 +17,7 @@ const FOREIGN_ARCH = resolve(TSNBD, '../../../../../../scripts/foreign-arch');
 function onS390x(args: string[]): Promise<Run> {
   const env = { ...process.env };
   delete env.NODE_TEST_CONTEXT; // else the foreign node reports to us in the runner's format
-  return new Promise((resolvePromise) => {
-    execFile(
-      FOREIGN_ARCH,
-      ['s390x', ...args],
-      { env, timeout: 300_000, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolvePromise({ code, stdout, stderr });
-      },
-    );
-  });
+  return run(FOREIGN_ARCH, ['s390x', ...args], 300_000, env);
 }
 const hasQemuUser = spawnSync('sh', ['-c', 'command -v qemu-s390x-static']).status === 0;
 const skip = hasQemuUser

@@ -1,7 +1,7 @@
 // tsnbd against real NBD clients: qemu-img, qemu-io, nbdinfo, nbdcopy.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -140,6 +140,25 @@ void describe('tsnbd with real clients', () => {
     const theirs = await captive('nbdkit', ['pattern', '96M'], 'nbdcopy "$uri" - | sha256sum');
     assert.equal(ours.code, 0, ours.stderr);
     assert.deepEqual(ours.stdout.trim().split('\n'), [theirs.stdout.trim(), theirs.stdout.trim()]);
+  });
+
+  void it("file: without Perl's syscall.ph, fallocate(1) punches the holes", async () => {
+    // A syscall.ph found first that refuses to load, as on a system without one.
+    const shadow = join(tmp.dir, 'no-syscall-ph');
+    mkdirSync(shadow);
+    writeFileSync(join(shadow, 'syscall.ph'), 'die "no syscall.ph here\\n";\n');
+    const file = join(tmp.dir, 'fallocate-command.img');
+    writeFileSync(file, randomBytes(4 << 20));
+    const edits = `qemu-io -f raw -c 'discard 1M 1M' "$uri" >/dev/null && nbdinfo --map "$uri"`;
+    const r = await run(
+      process.execPath,
+      [TSNBD, '-U', '-', 'file', file, '--run', edits],
+      60_000,
+      { ...process.env, PERL5LIB: shadow },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\s+1048576\s+1048576\s+3\s+hole,zero$/m);
+    assert.ok(statSync(file).blocks * 512 <= 3 << 20, 'the hole is really punched');
   });
 
   void it('nbdcopy both ways keeps every byte', async () => {
