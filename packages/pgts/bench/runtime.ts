@@ -3,10 +3,10 @@
 // PGlite (raw). Run by hand: node packages/pgts/dist/bench/runtime.js
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { startPostgres } from '@tsvirt/testpostgres';
+import type { Database } from '../src/runtime/database.js';
 import { pgDatabase } from '../src/runtime/pg-driver.js';
 import { pgliteDatabase } from '../src/runtime/pglite-driver.js';
-import type { Database } from '../src/runtime/database.js';
-import { startPostgres } from '../test/support/postgres-server.js';
 
 // The machine is shared and noisy: variants run interleaved in rounds, each reported by its
 // median round.

@@ -20,32 +20,6 @@ export class SqlSyntaxError extends PgtsError {
   }
 }
 
-/** PostgreSQL refused the query while describing it (syntax, unknown column, type error). */
-export class DescribeError extends PgtsError {
-  constructor(
-    message: string,
-    /** 0-based offset in the SQL text as written, when PostgreSQL gave a position. */
-    readonly offset: number | undefined,
-    readonly sqlState: string | undefined,
-  ) {
-    super('PGTS_DESCRIBE', message);
-  }
-}
-
-/** pgts.config.json is missing, unreadable or wrong. */
-export class ConfigError extends PgtsError {
-  constructor(message: string) {
-    super('PGTS_CONFIG', message);
-  }
-}
-
-/** The schema (schema file or migrations) could not be applied. */
-export class SchemaError extends PgtsError {
-  constructor(message: string) {
-    super('PGTS_SCHEMA', message);
-  }
-}
-
 /** A query at run time returned a number of rows the call does not allow (`one`, `maybeOne`). */
 export class RowCountError extends PgtsError {
   constructor(

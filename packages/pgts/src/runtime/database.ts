@@ -7,6 +7,7 @@ import { splitOverride } from '../sql/column-override.js';
 import { rewritePlaceholders, type RewrittenSql } from '../sql/placeholders.js';
 import { ValueDecoder, type DecodeOptions, type RuntimeTypeInfo } from './decode.js';
 import type { Driver } from './driver.js';
+import { guarded } from './exit-guard.js';
 import type { ParamArgs, Queryable, QueryText, RowOf } from './queries.js';
 
 export type DatabaseOptions = DecodeOptions;
@@ -21,15 +22,17 @@ class Shared {
   readonly statements = new Map<string, Statement>();
   readonly decoder: ValueDecoder;
 
-  constructor(driver: Driver, options: DatabaseOptions) {
-    this.decoder = new ValueDecoder((oids) => lookupTypes(driver, oids), options);
+  constructor(options: DatabaseOptions) {
+    this.decoder = new ValueDecoder(options);
   }
 
   statement(sql: string): Statement {
     let statement = this.statements.get(sql);
     if (statement === undefined) {
-      const hash = createHash('sha1').update(sql).digest('hex').slice(0, 20);
-      statement = { name: `pgts_${hash}`, rewritten: rewritePlaceholders(sql) };
+      const rewritten = rewritePlaceholders(sql);
+      // Named after the text PostgreSQL sees: the same name is always the same statement.
+      const hash = createHash('sha1').update(rewritten.text).digest('hex').slice(0, 20);
+      statement = { name: `pgts_${hash}`, rewritten };
       this.statements.set(sql, statement);
     }
     return statement;
@@ -65,14 +68,26 @@ class Session implements Queryable {
     return (await this.run(sql, params[0])).rowCount;
   }
 
-  private async run(
+  private run(
+    sql: string,
+    params: unknown,
+  ): Promise<{ rows: Array<Record<string, unknown>>; rowCount: number }> {
+    return guarded({ kind: 'query', sql }, () => this.runNow(sql, params));
+  }
+
+  private async runNow(
     sql: string,
     params: unknown,
   ): Promise<{ rows: Array<Record<string, unknown>>; rowCount: number }> {
     const statement = this.shared.statement(sql);
     const values = bindValues(statement.rewritten, (params ?? {}) as Record<string, unknown>);
     const raw = await this.driver.run(statement.name, statement.rewritten.text, values);
-    await this.shared.decoder.prepare(raw.fields.map((f) => f.typeOid));
+    // Types met for the first time are looked up on this session's own connection: inside a
+    // transaction that is the transaction (PGlite's lock, or a pool's only client, is held).
+    await this.shared.decoder.prepare(
+      raw.fields.map((f) => f.typeOid),
+      (oids) => lookupTypes(this.driver, oids),
+    );
     const columns = raw.fields.map((f) => ({
       name: splitOverride(f.name).name,
       decode: this.shared.decoder.decoder(f.typeOid),
@@ -94,12 +109,14 @@ export type Transaction = Queryable;
 
 export class Database extends Session {
   constructor(driver: Driver, options: DatabaseOptions = {}) {
-    super(driver, new Shared(driver, options));
+    super(driver, new Shared(options));
   }
 
   /** Runs `fn` in a transaction: COMMIT when it resolves, ROLLBACK when it throws. */
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    return this.driver.transaction((driver) => fn(new Session(driver, this.shared)));
+    return guarded({ kind: 'transaction' }, () =>
+      this.driver.transaction((driver) => fn(new Session(driver, this.shared))),
+    );
   }
 }
 

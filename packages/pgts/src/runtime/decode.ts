@@ -9,7 +9,8 @@ import {
   type Int8Mode,
   type ValueKind,
 } from '../types/pg-types.js';
-import { parseArray, parseRecord } from '../types/text-format.js';
+import { parse as parseArray } from 'postgres-array';
+import { parseRecord } from '../types/text-format.js';
 
 export type Decoder = (text: string) => unknown;
 
@@ -38,16 +39,18 @@ export class ValueDecoder {
   private readonly decoders = new Map<number, Decoder>();
   private readonly known = new Map<number, RuntimeTypeInfo>();
 
-  constructor(
-    private readonly lookup: TypeLookup,
-    private readonly options: DecodeOptions = {},
-  ) {}
+  constructor(private readonly options: DecodeOptions = {}) {}
 
-  /** Makes sure every OID (and what it refers to) can be decoded; asks the database once. */
-  async prepare(oids: Iterable<number>): Promise<void> {
-    let missing = [...new Set(oids)].filter((o) => !this.isKnown(o));
+  /**
+   * Makes sure every OID (and what it refers to) can be decoded; asks `lookup` about the
+   * ones it does not know yet.
+   */
+  async prepare(oids: Iterable<number>, lookup: TypeLookup): Promise<void> {
+    let missing: number[] = [];
+    for (const oid of oids) if (!this.isKnown(oid)) missing.push(oid);
+    missing = [...new Set(missing)];
     while (missing.length > 0) {
-      const infos = await this.lookup(missing);
+      const infos = await lookup(missing);
       for (const info of infos) this.known.set(info.oid, info);
       for (const o of missing) if (!this.known.has(o)) this.known.set(o, unknownType(o));
       missing = [

@@ -9,8 +9,7 @@ import { ParameterError, RowCountError } from '../../src/errors.js';
 import type { Database } from '../../src/runtime/database.js';
 import { pgDatabase } from '../../src/runtime/pg-driver.js';
 import { pgliteDatabase } from '../../src/runtime/pglite-driver.js';
-import { startPostgres, type TestServer } from '../support/postgres-server.js';
-import { TEST_SCHEMA } from '../support/schema.js';
+import { startPostgres, TEST_SCHEMA, type TestServer } from '@tsvirt/testpostgres';
 
 // The package's own tests have no generated declarations: call the runtime untyped (the
 // typing is what test/integration/fixture.test.ts checks).

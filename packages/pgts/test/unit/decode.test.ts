@@ -23,11 +23,11 @@ const CATALOG: RuntimeTypeInfo[] = [
 
 async function decoder(options = {}): Promise<ValueDecoder> {
   const asked: number[][] = [];
-  const d = new ValueDecoder((oids) => {
+  const d = new ValueDecoder(options);
+  await d.prepare([23, 90002, 90003, 90004], (oids) => {
     asked.push(oids);
     return Promise.resolve(CATALOG.filter((t) => oids.includes(t.oid)));
-  }, options);
-  await d.prepare([23, 90002, 90003, 90004]);
+  });
   assert.deepEqual(asked, [[90002, 90003, 90004], [90001]]);
   return d;
 }
@@ -69,6 +69,17 @@ void test('enums, arrays of enums, domains, composites', async () => {
   assert.deepEqual(d.decoder(90004)('("Main St",5)'), { street: 'Main St', number: 5 });
   assert.deepEqual(d.decoder(90004)('(,)'), { street: null, number: null });
   assert.deepEqual(d.decoder(1007)('{1,NULL,3}'), [1, null, 3]);
+});
+
+void test('arrays (read by postgres-array): NULL, quoting, escapes, nesting, empty, bounds', async () => {
+  const d = await decoder();
+  assert.deepEqual(d.decoder(1009)('{"a b","x\\"y",NULL,"NULL"}'), ['a b', 'x"y', null, 'NULL']);
+  assert.deepEqual(d.decoder(1007)('{{1,2},{3,4}}'), [
+    [1, 2],
+    [3, 4],
+  ]);
+  assert.deepEqual(d.decoder(1007)('{}'), []);
+  assert.deepEqual(d.decoder(1007)('[0:1]={5,6}'), [5, 6]);
 });
 
 void test('int8 and date options', async () => {

@@ -4,8 +4,9 @@
 import type { SchemaConnection } from '../describe/connection.js';
 import { PostgresError } from '../describe/connection.js';
 import { DescribeError } from '../errors.js';
-import { splitOverride } from '../sql/column-override.js';
-import { rewritePlaceholders, type ParamKind } from '../sql/placeholders.js';
+import { splitOverride } from '@tsvirt/pgts/internal';
+import { rewritePlaceholders } from '@tsvirt/pgts';
+import type { ParamKind } from '@tsvirt/pgts/internal';
 import { Catalog } from './catalog.js';
 import { PlanNullability, scannedRelations, type PlanNode } from './plan-nullability.js';
 import { TypeMapper, type TypeMappingOptions } from './ts-types.js';

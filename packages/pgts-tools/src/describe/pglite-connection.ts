@@ -1,7 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
-import type { SchemaConnection, StatementDescription } from './connection.js';
-import { PostgresError } from './connection.js';
-import { describeMessages, readReply } from './protocol.js';
+import { describeMessages, readReply } from '@tsvirt/pgts/internal';
+import { toPostgresError, type SchemaConnection, type StatementDescription } from './connection.js';
 
 /** An in-memory PGlite: the default source of types, no server needed. */
 export async function openPgliteSchemaConnection(): Promise<SchemaConnection> {
@@ -17,9 +16,14 @@ class PgliteSchemaConnection implements SchemaConnection {
   ) {}
 
   async describe(sql: string): Promise<StatementDescription> {
-    const reply = await this.db.execProtocolRaw(describeMessages(sql));
-    const { paramTypes, columns } = readReply(reply);
-    return { paramTypes, columns };
+    try {
+      const { paramTypes, columns } = readReply(
+        await this.db.execProtocolRaw(describeMessages(sql)),
+      );
+      return { paramTypes, columns };
+    } catch (e) {
+      throw toPostgresError(e);
+    }
   }
 
   async query<Row extends object>(sql: string, params: unknown[] = []): Promise<Row[]> {
@@ -41,16 +45,4 @@ class PgliteSchemaConnection implements SchemaConnection {
   async close(): Promise<void> {
     await this.db.close();
   }
-}
-
-function toPostgresError(e: unknown): unknown {
-  if (e instanceof Error && 'code' in e) {
-    const fields = e as Error & { code?: string; position?: string };
-    return new PostgresError(
-      e.message,
-      fields.position === undefined ? undefined : Number(fields.position),
-      fields.code,
-    );
-  }
-  return e;
 }

@@ -18,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { startPostgres, type TestServer } from '../support/postgres-server.js';
+import { startPostgres, type TestServer } from '@tsvirt/testpostgres';
 
 const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const APP = join(PACKAGE, 'test/fixtures/app');

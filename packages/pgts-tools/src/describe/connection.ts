@@ -1,21 +1,9 @@
 // What the type inference needs from a database: describe a statement without running it
 // (Parse + Describe, as PG'OCaml does) and run catalog queries. Two implementations:
 // embedded PGlite (the default: no server) and a real server through node-postgres.
+import type { StatementDescription } from '@tsvirt/pgts/internal';
 
-export interface ColumnDescription {
-  name: string;
-  typeOid: number;
-  /** OID of the table (or view) the column comes from, 0 for an expression. */
-  tableOid: number;
-  /** Column number in that table, 0 for an expression. */
-  attnum: number;
-}
-
-export interface StatementDescription {
-  paramTypes: number[];
-  /** Empty for a statement that returns no rows. */
-  columns: ColumnDescription[];
-}
+export type { ColumnDescription, StatementDescription } from '@tsvirt/pgts/internal';
 
 /** An error PostgreSQL reported, with its 1-based character position when it gave one. */
 export class PostgresError extends Error {
@@ -29,6 +17,28 @@ export class PostgresError extends Error {
     super(message);
     this.name = 'PostgresError';
   }
+}
+
+/** PostgreSQL's error as node-postgres and pg-protocol give it, with its fields as text. */
+export interface DatabaseErrorFields {
+  message: string;
+  position?: string | undefined;
+  code?: string | undefined;
+  detail?: string | undefined;
+  hint?: string | undefined;
+}
+
+/** A PostgresError from pg's (or pg-protocol's) DatabaseError; anything else unchanged. */
+export function toPostgresError(e: unknown): unknown {
+  if (!(e instanceof Error && 'code' in e)) return e;
+  const err = e as Error & DatabaseErrorFields;
+  return new PostgresError(
+    err.message,
+    err.position === undefined ? undefined : Number(err.position),
+    err.code,
+    err.detail,
+    err.hint,
+  );
 }
 
 export interface SchemaConnection {

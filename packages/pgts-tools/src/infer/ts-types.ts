@@ -1,5 +1,5 @@
 // PostgreSQL types as TypeScript type text, for the generated declarations.
-import { tsTypeOfKind, valueKind, type DateMode, type Int8Mode } from '../types/pg-types.js';
+import { tsTypeOfKind, valueKind, type DateMode, type Int8Mode } from '@tsvirt/pgts/internal';
 import type { Catalog } from './catalog.js';
 
 export interface TypeMappingOptions {

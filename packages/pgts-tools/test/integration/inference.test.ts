@@ -9,8 +9,7 @@ import { openPgliteSchemaConnection } from '../../src/describe/pglite-connection
 import { DescribeError } from '../../src/errors.js';
 import { QueryAnalyzer } from '../../src/infer/analyze.js';
 import { DEFAULT_TYPE_MAPPING } from '../../src/infer/ts-types.js';
-import { startPostgres, type TestServer } from '../support/postgres-server.js';
-import { TEST_SCHEMA } from '../support/schema.js';
+import { startPostgres, TEST_SCHEMA, type TestServer } from '@tsvirt/testpostgres';
 
 /** [sql, expected params type, expected row type] */
 const CASES: Array<[string, string, string]> = [

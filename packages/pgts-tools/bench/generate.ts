@@ -1,13 +1,13 @@
 // `pgts generate` against pgtyped (@pgtyped/cli) on the same schema and the same 500
 // queries: pgts with embedded PGlite and with a PostgreSQL 15 server, pgtyped with the
 // server (it needs one). Each tool runs as its own command line, as a user runs it.
-// Run by hand: node packages/pgts/dist/bench/generate.js
+// Run by hand: node packages/pgts-tools/dist/bench/generate.js
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPostgres } from '../test/support/postgres-server.js';
+import { startPostgres } from '@tsvirt/testpostgres';
 
 const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const REPO_MODULES = resolve(PACKAGE, '../../node_modules');

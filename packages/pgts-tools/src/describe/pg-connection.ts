@@ -1,6 +1,12 @@
 import pg from 'pg';
-import type { SchemaConnection, StatementDescription, ColumnDescription } from './connection.js';
-import { PostgresError } from './connection.js';
+import {
+  PostgresError,
+  toPostgresError,
+  type ColumnDescription,
+  type DatabaseErrorFields,
+  type SchemaConnection,
+  type StatementDescription,
+} from './connection.js';
 
 /** A real server, reached with node-postgres (DATABASE_URL or the PG* variables). */
 export async function openServerSchemaConnection(
@@ -30,13 +36,6 @@ interface WireConnection {
 
 interface RowDescriptionMessage {
   fields: Array<{ name: string; tableID: number; columnID: number; dataTypeID: number }>;
-}
-
-interface DatabaseErrorLike extends Error {
-  position?: string;
-  code?: string;
-  detail?: string;
-  hint?: string;
 }
 
 /**
@@ -74,7 +73,7 @@ class DescribeSubmittable {
 
   // pg forgets the active query on an error and never calls handleReadyForQuery: settle now
   // (the client still waits for ReadyForQuery before it sends anything else).
-  handleError(err: DatabaseErrorLike): void {
+  handleError(err: DatabaseErrorFields): void {
     this.settle(
       new PostgresError(
         err.message,
@@ -130,18 +129,4 @@ class ServerSchemaConnection implements SchemaConnection {
   async close(): Promise<void> {
     await this.client.end();
   }
-}
-
-function toPostgresError(e: unknown): unknown {
-  if (e instanceof Error && 'code' in e) {
-    const err = e as DatabaseErrorLike;
-    return new PostgresError(
-      e.message,
-      err.position === undefined ? undefined : Number(err.position),
-      err.code,
-      err.detail,
-      err.hint,
-    );
-  }
-  return e;
 }
