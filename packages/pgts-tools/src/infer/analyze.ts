@@ -1,14 +1,16 @@
 // Describes one query: its parameters and result columns with TypeScript types and
-// nullability. Parse + Describe gives types and column origins; the generic plan gives
-// nullability through joins, views, CTEs and LATERAL.
+// nullability. Parse + Describe gives types and column origins; the query's parse tree and
+// the catalog give nullability (nullability.ts).
+import { rewritePlaceholders, type RewrittenSql } from '@tsvirt/pgts';
+import { splitOverride, type ParamKind } from '@tsvirt/pgts/internal';
 import type { SchemaConnection } from '../describe/connection.js';
 import { PostgresError } from '../describe/connection.js';
 import { DescribeError } from '../errors.js';
-import { splitOverride } from '@tsvirt/pgts/internal';
-import { rewritePlaceholders } from '@tsvirt/pgts';
-import type { ParamKind } from '@tsvirt/pgts/internal';
+import { checkPlaceholders } from '../sql/check-placeholders.js';
+import { parseStatement } from '../sql/parser.js';
 import { Catalog } from './catalog.js';
-import { PlanNullability, scannedRelations, type PlanNode } from './plan-nullability.js';
+import { nonNullColumns } from './nullability.js';
+import { SqlFactsLoader } from './sql-facts.js';
 import { TypeMapper, type TypeMappingOptions } from './ts-types.js';
 
 export interface ParamShape {
@@ -34,7 +36,7 @@ export interface QueryShape {
 export class QueryAnalyzer {
   private readonly catalog: Catalog;
   private readonly types: TypeMapper;
-  private planReady = false;
+  private readonly facts: SqlFactsLoader;
 
   constructor(
     private readonly db: SchemaConnection,
@@ -42,11 +44,13 @@ export class QueryAnalyzer {
   ) {
     this.catalog = new Catalog(db);
     this.types = new TypeMapper(this.catalog, options);
+    this.facts = new SqlFactsLoader(this.catalog);
   }
 
   /** Throws DescribeError (with an offset into `sql` when known) when PostgreSQL refuses it. */
   async analyze(sql: string): Promise<QueryShape> {
     const rewritten = rewritePlaceholders(sql);
+    await checkPlaceholders(rewritten);
     let description;
     try {
       description = await this.db.describe(rewritten.text);
@@ -64,19 +68,7 @@ export class QueryAnalyzer {
       this.catalog.relation(c.tableOid)?.attributes.find((a) => a.attnum === c.attnum),
     );
     await this.catalog.loadTypes(origins.flatMap((a) => (a === undefined ? [] : [a.typeOid])));
-
-    const optional = new Set(
-      rewritten.params.filter((p) => p.kind === 'optional').map((p) => p.index),
-    );
-    const nullable =
-      columns.length === 0
-        ? []
-        : ((await this.planNullability(
-            rewritten.text,
-            paramTypes.length,
-            optional,
-            columns.length,
-          )) ?? columns.map((c, k) => !(origins[k]?.notNull === true && this.isTable(c.tableOid))));
+    const nonNull = columns.length === 0 ? [] : await this.nonNull(rewritten);
 
     const params = rewritten.params.map((p): ParamShape => {
       const oid = paramTypes[p.index - 1] ?? 0;
@@ -98,7 +90,7 @@ export class QueryAnalyzer {
       return {
         name,
         tsType: this.types.columnOverride(c.tableOid, c.attnum) ?? this.types.tsType(c.typeOid),
-        nullable: override === '!' ? false : override === '?' ? true : (nullable[k] ?? true),
+        nullable: override === '!' ? false : override === '?' ? true : nonNull?.[k] !== true,
       };
     });
     const names = shapes.map((c) => c.name);
@@ -114,53 +106,21 @@ export class QueryAnalyzer {
     return { sql, params, columns: shapes };
   }
 
-  private isTable(oid: number): boolean {
-    const kind = this.catalog.relation(oid)?.kind;
-    return kind === 'r' || kind === 'p';
-  }
-
-  /** Nullability from the generic plan, or undefined when the statement has no plan. */
-  private async planNullability(
-    sql: string,
-    paramCount: number,
-    optional: ReadonlySet<number>,
-    columnCount: number,
-  ): Promise<boolean[] | undefined> {
-    if (!this.planReady) {
-      // A generic plan keeps $n as parameters: NULL arguments cannot fold joins away.
-      await this.db.exec('set plan_cache_mode = force_generic_plan');
-      this.planReady = true;
-    }
-    let plan: PlanNode | undefined;
+  /**
+   * Which result columns are non-null; undefined when the analysis cannot tell (a statement
+   * the parser of this pgts version does not read, a result it cannot line up).
+   */
+  private async nonNull(rewritten: RewrittenSql): Promise<boolean[] | undefined> {
+    let statement;
     try {
-      await this.db.exec(`prepare pgts_describe as ${sql}`);
-      try {
-        const args =
-          paramCount === 0 ? '' : `(${new Array<string>(paramCount).fill('null').join(', ')})`;
-        const rows = await this.db.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> | string }>(
-          `explain (verbose, format json) execute pgts_describe${args}`,
-        );
-        const raw = rows[0]?.['QUERY PLAN'];
-        const parsed: unknown = typeof raw === 'string' ? JSON.parse(raw) : raw;
-        plan = (parsed as Array<{ Plan: PlanNode }> | undefined)?.[0]?.Plan;
-      } finally {
-        await this.db.exec('deallocate pgts_describe');
-      }
-    } catch (e) {
-      if (e instanceof PostgresError) return undefined; // not explainable (utility statement)
-      throw e;
+      statement = await parseStatement(rewritten.text);
+    } catch {
+      return undefined;
     }
-    if (plan === undefined) return undefined;
-    await this.catalog.loadRelationsByName(scannedRelations(plan));
-    const nullability = new PlanNullability(
-      plan,
-      {
-        isNotNull: (schema, relation, column) =>
-          this.catalog.relationByName(schema, relation)?.attributes.find((a) => a.name === column)
-            ?.notNull,
-      },
-      optional,
+    if (statement === undefined) return undefined;
+    const optional = new Set(
+      rewritten.params.filter((p) => p.kind === 'optional').map((p) => p.index),
     );
-    return nullability.columns(columnCount);
+    return nonNullColumns(statement, await this.facts.load(statement), optional);
   }
 }

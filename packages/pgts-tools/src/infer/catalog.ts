@@ -21,6 +21,8 @@ export interface AttributeInfo {
   name: string;
   notNull: boolean;
   typeOid: number;
+  /** The type's category: S for the string types (a domain has its base type's). */
+  category: string;
 }
 
 export interface RelationInfo {
@@ -32,10 +34,21 @@ export interface RelationInfo {
   attributes: AttributeInfo[];
 }
 
+/** Names defined outside pg_catalog (by the schema or its extensions). */
+export interface UserDefinedNames {
+  functions: ReadonlySet<string>;
+  operators: ReadonlySet<string>;
+  /** Types that a cast with a function of the schema's own turns values into. */
+  castTargets: ReadonlySet<string>;
+}
+
 export class Catalog {
   private readonly types = new Map<number, TypeInfo>();
   private readonly relations = new Map<number, RelationInfo>();
-  private readonly relationsByName = new Map<string, RelationInfo | null>();
+  /** OIDs of relations as queries name them ("schema.name" or ".name"), null when absent. */
+  private readonly references = new Map<string, number | null>();
+  private readonly definitions = new Map<number, string>();
+  private userDefined: Promise<UserDefinedNames> | undefined;
 
   constructor(private readonly db: SchemaConnection) {}
 
@@ -47,8 +60,15 @@ export class Catalog {
     return this.relations.get(oid);
   }
 
-  relationByName(schema: string, name: string): RelationInfo | undefined {
-    return this.relationsByName.get(`${schema}.${name}`) ?? undefined;
+  /** A relation as a query names it; the search_path resolved it (see resolveRelations). */
+  relationByReference(schema: string | undefined, name: string): RelationInfo | undefined {
+    const oid = this.references.get(referenceKey(schema, name));
+    return oid === undefined || oid === null ? undefined : this.relations.get(oid);
+  }
+
+  /** A view's (or materialized view's) definition, once loadDefinitions has run. */
+  definition(oid: number): string | undefined {
+    return this.definitions.get(oid);
   }
 
   /** Loads the given types and everything they refer to (elements, bases, composite fields). */
@@ -85,15 +105,69 @@ export class Catalog {
     await this.loadRelationsWhere('c.oid::int = any($1::int[])', [missing]);
   }
 
-  /** Loads relations by schema-qualified name ("public.contacts"). */
-  async loadRelationsByName(names: Iterable<{ schema: string; relation: string }>): Promise<void> {
-    const missing = [...names]
-      .map((n) => `${n.schema}.${n.relation}`)
-      .filter((key) => !this.relationsByName.has(key));
+  /**
+   * Resolves relations as queries name them (schema optional), the way PostgreSQL does with
+   * its search_path, and loads them.
+   */
+  async resolveRelations(
+    names: Iterable<{ schema: string | undefined; name: string }>,
+  ): Promise<void> {
+    const missing = new Map<string, string>();
+    for (const { schema, name } of names) {
+      const key = referenceKey(schema, name);
+      if (!this.references.has(key)) {
+        missing.set(
+          key,
+          schema === undefined ? quoteIdent(name) : `${quoteIdent(schema)}.${quoteIdent(name)}`,
+        );
+      }
+    }
+    if (missing.size === 0) return;
+    const keys = [...missing.keys()];
+    const rows = await this.db.query<{ k: number; oid: number | null }>(
+      `select k::int as k, to_regclass(r)::oid::int as oid
+         from unnest($1::text[]) with ordinality as x(r, k)`,
+      [[...missing.values()]],
+    );
+    for (const row of rows) this.references.set(keys[row.k - 1] ?? '', row.oid);
+    await this.loadRelations(rows.flatMap((r) => (r.oid === null ? [] : [r.oid])));
+  }
+
+  /** Loads the definitions of the given views and materialized views. */
+  async loadDefinitions(oids: Iterable<number>): Promise<void> {
+    const missing = [...new Set(oids)].filter((o) => !this.definitions.has(o));
     if (missing.length === 0) return;
-    await this.loadRelationsWhere(`(n.nspname || '.' || c.relname) = any($1::text[])`, [missing]);
-    for (const key of missing)
-      if (!this.relationsByName.has(key)) this.relationsByName.set(key, null);
+    const rows = await this.db.query<{ oid: number; definition: string }>(
+      `select c.oid::int as oid, pg_get_viewdef(c.oid) as definition
+         from pg_class c where c.oid::int = any($1::int[]) and c.relkind in ('v', 'm')`,
+      [missing],
+    );
+    for (const row of rows) this.definitions.set(row.oid, row.definition);
+  }
+
+  /** Functions, operators and cast targets the schema defines (once: it does not change). */
+  userDefinedNames(): Promise<UserDefinedNames> {
+    this.userDefined ??= this.db
+      .query<{ functions: string[]; operators: string[]; casts: string[] }>(
+        `select
+           array(select distinct p.proname::text from pg_proc p
+                   join pg_namespace n on n.oid = p.pronamespace
+                  where n.nspname not in ('pg_catalog', 'information_schema')) as functions,
+           array(select distinct o.oprname::text from pg_operator o
+                   join pg_namespace n on n.oid = o.oprnamespace
+                  where n.nspname <> 'pg_catalog') as operators,
+           array(select distinct t.typname::text from pg_cast c
+                   join pg_proc p on p.oid = c.castfunc
+                   join pg_namespace n on n.oid = p.pronamespace
+                   join pg_type t on t.oid = c.casttarget
+                  where n.nspname <> 'pg_catalog') as casts`,
+      )
+      .then(([row]) => ({
+        functions: new Set(row?.functions),
+        operators: new Set(row?.operators),
+        castTargets: new Set(row?.casts),
+      }));
+    return this.userDefined;
   }
 
   private async loadRelationsWhere(where: string, params: unknown[]): Promise<void> {
@@ -106,13 +180,15 @@ export class Catalog {
       attname: string | null;
       notnull: boolean | null;
       typeoid: number | null;
+      category: string | null;
     }>(
       `select c.oid::int as oid, c.relname::text as name, n.nspname::text as schema,
               c.relkind::text as kind, a.attnum::int as attnum, a.attname::text as attname,
-              a.attnotnull as notnull, a.atttypid::int as typeoid
+              a.attnotnull as notnull, a.atttypid::int as typeoid, t.typcategory::text as category
          from pg_class c
          join pg_namespace n on n.oid = c.relnamespace
          left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+         left join pg_type t on t.oid = a.atttypid
         where ${where}
         order by c.oid, a.attnum`,
       params,
@@ -128,7 +204,6 @@ export class Catalog {
           attributes: [],
         };
         this.relations.set(row.oid, relation);
-        this.relationsByName.set(`${row.schema}.${row.name}`, relation);
       }
       if (row.attnum !== null && row.attname !== null && row.typeoid !== null) {
         relation.attributes.push({
@@ -137,8 +212,18 @@ export class Catalog {
           name: row.attname,
           notNull: row.notnull === true,
           typeOid: row.typeoid,
+          category: row.category ?? '',
         });
       }
     }
   }
+}
+
+function referenceKey(schema: string | undefined, name: string): string {
+  return `${schema ?? ''}.${name}`;
+}
+
+/** An identifier as SQL text, quoted so that to_regclass reads it exactly. */
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }

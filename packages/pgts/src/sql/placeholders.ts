@@ -4,7 +4,9 @@
 //   $@names a list, bound as ONE array parameter; `IN ($@ids)` becomes `= any($n)` and
 //           `NOT IN ($@ids)` becomes `<> all($n)`, so the statement text never depends on
 //           the list's length (one prepared statement for every length).
-// Strings, quoted identifiers, comments and dollar-quoted bodies are copied untouched.
+// Strings (E'...' escapes included), quoted identifiers, comments and dollar-quoted bodies
+// are copied untouched. This runs at run time, so it is a small lexer of its own; `pgts
+// generate` checks every query's result against PostgreSQL's lexer (pgts-tools).
 import { SqlSyntaxError } from '../errors.js';
 
 export type ParamKind = 'required' | 'optional' | 'list';
@@ -21,16 +23,23 @@ export interface RewrittenSql {
   text: string;
   /** One entry per distinct name, in order of first appearance. */
   params: Placeholder[];
+  /** The index of every `$n` written into `text`, in order. */
+  occurrences: number[];
   /** Maps a 0-based offset in `text` back to the 0-based offset in the SQL as written. */
   originalOffset(offset: number): number;
 }
 
 const IDENT_START = /[A-Za-z_]/;
 const IDENT_PART = /[A-Za-z0-9_]/;
+/** `IN (` or `NOT IN (` just before a list placeholder... */
+const IN_BEFORE = /\b(not\s+)?in\s*\(\s*$/i;
+/** ...and `)` just after it. */
+const CLOSE_AFTER = /^\s*\)/;
 
 /** Rewrites named placeholders into positional ones. Throws SqlSyntaxError on misuse. */
 export function rewritePlaceholders(sql: string): RewrittenSql {
   const params = new Map<string, Placeholder>();
+  const occurrences: number[] = [];
   let out = '';
   // Pairs of (offset in out, offset in sql) where copying resumed after a replacement.
   const anchors: Array<[number, number]> = [[0, 0]];
@@ -44,7 +53,7 @@ export function rewritePlaceholders(sql: string): RewrittenSql {
     const c = sql[i];
     const next = sql[i + 1];
     if (c === "'" || c === '"') {
-      copyUntil(endOfQuoted(sql, i, c));
+      copyUntil(endOfQuoted(sql, i, c, c === "'" && isEscapeString(sql, i)));
     } else if (c === '-' && next === '-') {
       const nl = sql.indexOf('\n', i);
       copyUntil(nl === -1 ? sql.length : nl);
@@ -58,31 +67,7 @@ export function rewritePlaceholders(sql: string): RewrittenSql {
         copyUntil(close + tag.length);
         continue;
       }
-      const start = i;
-      let kind: ParamKind = 'required';
-      let j = i + 1;
-      if (sql[j] === '?') {
-        kind = 'optional';
-        j++;
-      } else if (sql[j] === '@') {
-        kind = 'list';
-        j++;
-      }
-      if (/[0-9]/.test(sql[j] ?? '')) {
-        throw new SqlSyntaxError(
-          'positional parameters ($1) are not allowed: name them ($id) so the call is checked by name',
-          start,
-        );
-      }
-      if (!IDENT_START.test(sql[j] ?? '')) {
-        throw new SqlSyntaxError(
-          'a $ must start a named parameter such as $id, $?id or $@ids',
-          start,
-        );
-      }
-      let end = j;
-      while (end < sql.length && IDENT_PART.test(sql[end] ?? '')) end++;
-      const name = sql.slice(j, end);
+      const { name, kind, end } = readPlaceholder(sql, i);
       let param = params.get(name);
       if (param === undefined) {
         param = { name, kind, index: params.size + 1 };
@@ -90,59 +75,82 @@ export function rewritePlaceholders(sql: string): RewrittenSql {
       } else if (param.kind !== kind) {
         throw new SqlSyntaxError(
           `parameter ${name} is used both as ${describeKind(param.kind)} and as ${describeKind(kind)}`,
-          start,
+          i,
         );
       }
-      out += `$${param.index}`;
       i = end;
-      anchors.push([out.length, end]);
+      const inList = kind === 'list' ? IN_BEFORE.exec(out) : null;
+      const closing = inList === null ? null : CLOSE_AFTER.exec(sql.slice(i));
+      if (inList !== null && closing !== null) {
+        out = out.slice(0, inList.index);
+        out += `${inList[1] === undefined ? '= any' : '<> all'}($${param.index})`;
+        i += closing[0].length;
+      } else {
+        out += `$${param.index}`;
+      }
+      occurrences.push(param.index);
+      anchors.push([out.length, i]);
     } else {
       copyUntil(i + 1);
     }
   }
 
-  const { text, anchors: finalAnchors } = rewriteInLists(out, anchors, params);
   return {
-    text,
+    text: out,
     params: [...params.values()],
+    occurrences,
     originalOffset(offset: number): number {
       let best: [number, number] = [0, 0];
-      for (const anchor of finalAnchors) if (anchor[0] <= offset) best = anchor;
+      for (const anchor of anchors) if (anchor[0] <= offset) best = anchor;
       return Math.min(best[1] + (offset - best[0]), sql.length);
     },
   };
+}
+
+function readPlaceholder(
+  sql: string,
+  start: number,
+): { name: string; kind: ParamKind; end: number } {
+  let kind: ParamKind = 'required';
+  let j = start + 1;
+  if (sql[j] === '?') {
+    kind = 'optional';
+    j++;
+  } else if (sql[j] === '@') {
+    kind = 'list';
+    j++;
+  }
+  if (/[0-9]/.test(sql[j] ?? '')) {
+    throw new SqlSyntaxError(
+      'positional parameters ($1) are not allowed: name them ($id) so the call is checked by name',
+      start,
+    );
+  }
+  if (!IDENT_START.test(sql[j] ?? '')) {
+    throw new SqlSyntaxError('a $ must start a named parameter such as $id, $?id or $@ids', start);
+  }
+  let end = j;
+  while (end < sql.length && IDENT_PART.test(sql[end] ?? '')) end++;
+  return { name: sql.slice(j, end), kind, end };
 }
 
 function describeKind(kind: ParamKind): string {
   return kind === 'required' ? '$name' : kind === 'optional' ? '$?name' : '$@name';
 }
 
-/** `IN ($n)` for a list parameter becomes `= any($n)`; `NOT IN` becomes `<> all`. */
-function rewriteInLists(
-  text: string,
-  anchors: Array<[number, number]>,
-  params: Map<string, Placeholder>,
-): { text: string; anchors: Array<[number, number]> } {
-  const lists = new Set([...params.values()].filter((p) => p.kind === 'list').map((p) => p.index));
-  if (lists.size === 0) return { text, anchors };
-  let result = '';
-  let copied = 0;
-  let shifted = anchors;
-  for (const match of text.matchAll(/\b(not\s+)?in\s*\(\s*\$(\d+)\s*\)/gi)) {
-    if (!lists.has(Number(match[2]))) continue;
-    const replacement = `${match[1] === undefined ? '= any' : '<> all'}($${match[2]})`;
-    result += text.slice(copied, match.index) + replacement;
-    copied = match.index + match[0].length;
-    const at = result.length - replacement.length;
-    const delta = replacement.length - match[0].length;
-    shifted = shifted.map(([o, s]): [number, number] => (o > at ? [o + delta, s] : [o, s]));
-  }
-  return { text: result + text.slice(copied), anchors: shifted };
+/** `E'...'`: a string in which a backslash escapes the next character, quotes included. */
+function isEscapeString(sql: string, quote: number): boolean {
+  const prefix = sql[quote - 1];
+  return (prefix === 'E' || prefix === 'e') && !IDENT_PART.test(sql[quote - 2] ?? '');
 }
 
-function endOfQuoted(sql: string, start: number, quote: string): number {
+function endOfQuoted(sql: string, start: number, quote: string, backslashes: boolean): number {
   let i = start + 1;
   while (i < sql.length) {
+    if (backslashes && sql[i] === '\\') {
+      i += 2;
+      continue;
+    }
     if (sql[i] === quote) {
       if (sql[i + 1] === quote) {
         i += 2;

@@ -6,6 +6,7 @@ import { rewritePlaceholders } from '../../src/sql/placeholders.js';
 void test('named parameters become positional, a repeated name reuses its position', () => {
   const r = rewritePlaceholders('select * from t where a = $a and b = $?b or a > $a');
   assert.equal(r.text, 'select * from t where a = $1 and b = $2 or a > $1');
+  assert.deepEqual(r.occurrences, [1, 2, 1]);
   assert.deepEqual(
     r.params.map((p) => [p.name, p.kind, p.index]),
     [
@@ -22,6 +23,22 @@ void test('IN ($@list) becomes = any($n) and NOT IN becomes <> all($n)', () => {
     r.params.map((p) => p.kind),
     ['list', 'list'],
   );
+});
+
+void test('a list is rewritten only where it is one: never inside a string', () => {
+  const r = rewritePlaceholders("select 'x in ($1)' as s where id in ($@ids)");
+  assert.equal(r.text, "select 'x in ($1)' as s where id = any($1)");
+  assert.equal(rewritePlaceholders('select $@ids::int[] as a').text, 'select $1::int[] as a');
+});
+
+void test("E'...' strings: a backslash-escaped quote does not end the string", () => {
+  const sql = "select E'it\\'s $x', e'\\\\', 'a\\' as b, $y";
+  const r = rewritePlaceholders(sql);
+  assert.deepEqual(
+    r.params.map((p) => p.name),
+    ['y'],
+  );
+  assert.equal(r.text, sql.replace('$y', '$1'));
 });
 
 void test('strings, quoted identifiers, comments, casts and dollar quotes are left alone', () => {

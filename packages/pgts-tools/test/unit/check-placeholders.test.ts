@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { rewritePlaceholders } from '@tsvirt/pgts';
+import { DescribeError } from '../../src/errors.js';
+import { checkPlaceholders } from '../../src/sql/check-placeholders.js';
+
+void test("the run-time rewriter agrees with PostgreSQL's lexer on tricky SQL", async () => {
+  for (const sql of [
+    "select E'it\\'s $x', U&'d\\0061t\\+000061 $y', $z /* $a /* nested $b */ $c */ from t",
+    'select $$ $a $$, $tag$ $b $tag$, "$c", \'x in ($@d)\' where id in ($@ids) and n = $n',
+    "select b'101', x'ff', $a::int -- $b\nfrom t where y = $?y",
+  ]) {
+    await checkPlaceholders(rewritePlaceholders(sql));
+  }
+});
+
+void test('a disagreement is an error, not a silently wrong statement', async () => {
+  const rewritten = rewritePlaceholders('select $a, $b');
+  await assert.rejects(
+    checkPlaceholders({ ...rewritten, text: "select $1, '$2'" }),
+    (e: unknown) =>
+      e instanceof DescribeError && /pgts wrote \$1, \$2, PostgreSQL sees \$1/.test(e.message),
+  );
+});
