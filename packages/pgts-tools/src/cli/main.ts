@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { PgtsError } from '../errors.js';
 import { PgtsProject, type RunResult } from '../project.js';
+import { parserRunsHere } from '../sql/parser.js';
 
 const USAGE = `usage: pgts <generate|check|watch> [--config pgts.config.json] [--debug]
 
@@ -42,6 +43,12 @@ async function main(argv: string[]): Promise<number> {
   try {
     const config = loadConfig(resolve(values.config));
     const project = await PgtsProject.open(config);
+    if (!parserRunsHere()) {
+      process.stderr.write(
+        "pgts: note: PostgreSQL's parser (WebAssembly) does not run on this big-endian host, " +
+          'so every result column is typed nullable unless the query marks it "col!"\n',
+      );
+    }
     if (command === 'watch') return await watchProject(project);
     try {
       const result = await project.run(command === 'generate');

@@ -1,9 +1,26 @@
-import { PGlite } from '@electric-sql/pglite';
+import { endianness } from 'node:os';
+import type { PGlite } from '@electric-sql/pglite';
 import { describeMessages, readReply } from '@tsvirt/pgts/internal';
+import { SchemaError } from '../errors.js';
 import { toPostgresError, type SchemaConnection, type StatementDescription } from './connection.js';
 
-/** An in-memory PGlite: the default source of types, no server needed. */
-export async function openPgliteSchemaConnection(): Promise<SchemaConnection> {
+/**
+ * An in-memory PGlite: the default source of types, no server needed. Refused on a
+ * big-endian host before PGlite is loaded: its WebAssembly glue reads memory in the host's
+ * byte order, and V8 aborts the whole process there.
+ */
+export async function openPgliteSchemaConnection(
+  hostEndianness: 'BE' | 'LE' = endianness(),
+): Promise<SchemaConnection> {
+  if (hostEndianness === 'BE') {
+    throw new SchemaError(
+      'embedded PGlite does not run on a big-endian host like this one (its WebAssembly ' +
+        'build assumes little-endian memory): describe the queries against a PostgreSQL ' +
+        'server instead, with "database": "env" in pgts.config.json and DATABASE_URL (or ' +
+        'PGHOST/PGPORT/PGUSER/PGDATABASE) pointing at a database where the schema is applied',
+    );
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
   const db = await PGlite.create();
   const version = await db.query<{ v: string }>(`select current_setting('server_version') as v`);
   return new PgliteSchemaConnection(db, `PGlite (PostgreSQL ${version.rows[0]?.v ?? '?'})`);

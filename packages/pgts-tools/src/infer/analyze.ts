@@ -7,7 +7,7 @@ import type { SchemaConnection } from '../describe/connection.js';
 import { PostgresError } from '../describe/connection.js';
 import { DescribeError } from '../errors.js';
 import { checkPlaceholders } from '../sql/check-placeholders.js';
-import { parseStatement } from '../sql/parser.js';
+import { parserRunsHere, parseStatement } from '../sql/parser.js';
 import { Catalog } from './catalog.js';
 import { nonNullColumns } from './nullability.js';
 import { SqlFactsLoader } from './sql-facts.js';
@@ -41,6 +41,8 @@ export class QueryAnalyzer {
   constructor(
     private readonly db: SchemaConnection,
     options: TypeMappingOptions,
+    /** Without PostgreSQL's parser (big-endian hosts) every result column is nullable. */
+    private readonly parser = parserRunsHere(),
   ) {
     this.catalog = new Catalog(db);
     this.types = new TypeMapper(this.catalog, options);
@@ -50,7 +52,7 @@ export class QueryAnalyzer {
   /** Throws DescribeError (with an offset into `sql` when known) when PostgreSQL refuses it. */
   async analyze(sql: string): Promise<QueryShape> {
     const rewritten = rewritePlaceholders(sql);
-    await checkPlaceholders(rewritten);
+    if (this.parser) await checkPlaceholders(rewritten);
     let description;
     try {
       description = await this.db.describe(rewritten.text);
@@ -111,6 +113,7 @@ export class QueryAnalyzer {
    * the parser of this pgts version does not read, a result it cannot line up).
    */
   private async nonNull(rewritten: RewrittenSql): Promise<boolean[] | undefined> {
+    if (!this.parser) return undefined;
     let statement;
     try {
       statement = await parseStatement(rewritten.text);

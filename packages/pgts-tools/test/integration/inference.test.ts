@@ -348,6 +348,18 @@ function suite(
       declarations.set(label, emitDeclarations(shapes, '@tsvirt/pgts'));
     });
 
+    void test('without the parser (a big-endian host) types hold and every column is nullable', async () => {
+      const withoutParser = new QueryAnalyzer(db, DEFAULT_TYPE_MAPPING, false);
+      const shape = await withoutParser.analyze(
+        'select h.id, h.name, c.subject as "subject!" from hosts h join contacts c on c.hostid = h.id where h.id = $id',
+      );
+      assert.equal(paramsType(shape.params), '{ id: number }');
+      assert.equal(
+        rowType(shape.columns),
+        '{ id: number | null; name: string | null; subject: string }',
+      );
+    });
+
     void test('a vetted function the schema defines an overload of is no longer trusted', async () => {
       await db.exec('create function length(s status) returns int language sql as $$ select 1 $$');
       const fresh = new QueryAnalyzer(db, DEFAULT_TYPE_MAPPING);
