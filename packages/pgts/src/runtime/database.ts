@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto';
 import { ParameterError, RowCountError } from '../errors.js';
 import { splitOverride } from '../sql/column-override.js';
 import { rewritePlaceholders, type RewrittenSql } from '../sql/placeholders.js';
-import { ValueDecoder, type DecodeOptions, type RuntimeTypeInfo } from './decode.js';
-import type { Driver } from './driver.js';
-import { guarded } from './exit-guard.js';
+import { ValueDecoder, type DecodeOptions, type Decoder, type RuntimeTypeInfo } from './decode.js';
+import type { Driver, RawResult } from './driver.js';
+import { guarded, settled, unsettled } from './exit-guard.js';
 import type { ParamArgs, Queryable, QueryText, RowOf } from './queries.js';
 
 export type DatabaseOptions = DecodeOptions;
@@ -15,6 +15,15 @@ export type DatabaseOptions = DecodeOptions;
 interface Statement {
   name: string;
   rewritten: RewrittenSql;
+  /** How its rows are read, made when its first result arrives. */
+  reader?: RowReader;
+}
+
+/** A result's columns: the type OIDs it was made for, the row keys and the decoders. */
+interface RowReader {
+  oids: number[];
+  keys: string[];
+  decoders: Decoder[];
 }
 
 /** Shared by a database and its transactions: statement cache and type decoders. */
@@ -68,39 +77,51 @@ class Session implements Queryable {
     return (await this.run(sql, params[0])).rowCount;
   }
 
-  private run(
+  private async run(
     sql: string,
     params: unknown,
   ): Promise<{ rows: Array<Record<string, unknown>>; rowCount: number }> {
-    return guarded({ kind: 'query', sql }, () => this.runNow(sql, params));
+    const inFlight = unsettled({ kind: 'query', sql });
+    try {
+      const statement = this.shared.statement(sql);
+      const values = bindValues(statement.rewritten, (params ?? {}) as Record<string, unknown>);
+      const raw = await this.driver.run(statement.name, statement.rewritten.text, values);
+      const reader = await this.reader(statement, raw.fields);
+      const { keys, decoders } = reader;
+      const rows = raw.rows.map((values) => {
+        const row: Record<string, unknown> = {};
+        for (let k = 0; k < keys.length; k++) {
+          const value = values[k];
+          row[keys[k] as string] =
+            value === null || value === undefined ? null : (decoders[k] as Decoder)(value);
+        }
+        return row;
+      });
+      return { rows, rowCount: raw.rowCount };
+    } finally {
+      settled(inFlight);
+    }
   }
 
-  private async runNow(
-    sql: string,
-    params: unknown,
-  ): Promise<{ rows: Array<Record<string, unknown>>; rowCount: number }> {
-    const statement = this.shared.statement(sql);
-    const values = bindValues(statement.rewritten, (params ?? {}) as Record<string, unknown>);
-    const raw = await this.driver.run(statement.name, statement.rewritten.text, values);
+  /** The statement's row reader, made (and its types looked up) for its first result. */
+  private async reader(statement: Statement, fields: RawResult['fields']): Promise<RowReader> {
+    const known = statement.reader;
+    if (
+      known?.oids.length === fields.length &&
+      fields.every((f, k) => f.typeOid === known.oids[k])
+    ) {
+      return known;
+    }
+    const oids = fields.map((f) => f.typeOid);
     // Types met for the first time are looked up on this session's own connection: inside a
     // transaction that is the transaction (PGlite's lock, or a pool's only client, is held).
-    await this.shared.decoder.prepare(
-      raw.fields.map((f) => f.typeOid),
-      (oids) => lookupTypes(this.driver, oids),
-    );
-    const columns = raw.fields.map((f) => ({
-      name: splitOverride(f.name).name,
-      decode: this.shared.decoder.decoder(f.typeOid),
-    }));
-    const rows = raw.rows.map((values) => {
-      const row: Record<string, unknown> = {};
-      columns.forEach((c, k) => {
-        const value = values[k];
-        row[c.name] = value === null || value === undefined ? null : c.decode(value);
-      });
-      return row;
-    });
-    return { rows, rowCount: raw.rowCount };
+    await this.shared.decoder.prepare(oids, (missing) => lookupTypes(this.driver, missing));
+    statement.reader = {
+      oids,
+      keys: fields.map((f) => splitOverride(f.name).name),
+      decoders: oids.map((oid) => this.shared.decoder.decoder(oid)),
+    };
+    return statement.reader;
   }
 }
 

@@ -127,10 +127,9 @@ export class ValueDecoder {
         return this.options.date === 'Date'
           ? (text) => new Date(`${text}T00:00:00Z`)
           : (text) => text;
-      case 'timestamp':
-        return (text) => decodeTimestamp(text, 'Z');
+      case 'timestamp': // no offset: read as UTC
       case 'timestamptz':
-        return (text) => decodeTimestamp(text, '');
+        return decodeTimestamp;
       case 'json':
         return (text) => JSON.parse(text) as unknown;
     }
@@ -148,15 +147,78 @@ function decodeBytea(text: string): Uint8Array {
 
 const MAX_DATE = 8.64e15;
 
-/** `2024-01-02 03:04:05.678+01` (timestamptz) or `2024-01-02 03:04:05` (timestamp, as UTC). */
-function decodeTimestamp(text: string, zone: string): Date {
+/**
+ * PostgreSQL's ISO output, `2024-01-02 03:04:05.678901+05:30` (timestamptz, offset +HH,
+ * +HH:MM or +HH:MM:SS) or `2024-01-02 03:04:05` (timestamp, read as UTC), read by position:
+ * rows of timestamps are common and this is several times faster than a regular expression.
+ */
+function decodeTimestamp(text: string): Date {
+  const length = text.length;
+  if (length < 19 || text.charCodeAt(4) !== DASH || text.charCodeAt(10) !== SPACE) {
+    return decodeUnusualTimestamp(text);
+  }
+  const year = digits(text, 0, 4);
+  let at = 19;
+  let ms = 0;
+  if (text.charCodeAt(at) === DOT) {
+    at++;
+    for (let scale = 100; at < length && isDigit(text.charCodeAt(at)); at++, scale /= 10) {
+      ms += (text.charCodeAt(at) - ZERO) * scale;
+    }
+  }
+  let offset = 0;
+  if (at < length) {
+    const sign = text.charCodeAt(at) === MINUS ? -1 : text.charCodeAt(at) === PLUS ? 1 : 0;
+    offset = digits(text, at + 1, 2) * 3600;
+    at += 3;
+    for (let unit = 60; unit >= 1 && text.charCodeAt(at) === COLON; unit /= 60, at += 3) {
+      offset += digits(text, at + 1, 2) * unit;
+    }
+    if (sign === 0 || at !== length) return decodeUnusualTimestamp(text);
+    offset *= sign * 1000;
+  }
+  const time =
+    Date.UTC(
+      year,
+      digits(text, 5, 2) - 1,
+      digits(text, 8, 2),
+      digits(text, 11, 2),
+      digits(text, 14, 2),
+      digits(text, 17, 2),
+      Math.floor(ms),
+    ) - offset;
+  // Date.UTC reads years 0-99 as 1900-1999; a malformed field is NaN.
+  return year < 100 || Number.isNaN(time) ? decodeUnusualTimestamp(text) : new Date(time);
+}
+
+const [ZERO, DASH, SPACE, DOT, MINUS, PLUS, COLON] = [48, 45, 32, 46, 45, 43, 58];
+
+function isDigit(code: number): boolean {
+  return code >= ZERO && code <= ZERO + 9;
+}
+
+/** The decimal number in `count` characters at `at`; NaN when one is not a digit. */
+function digits(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let k = at; k < at + count; k++) {
+    const code = text.charCodeAt(k);
+    if (!isDigit(code)) return Number.NaN;
+    value = value * 10 + code - ZERO;
+  }
+  return value;
+}
+
+/** Infinity, BC dates, years before 100 or past 9999: rare, read the slow way. */
+function decodeUnusualTimestamp(text: string): Date {
   // A Date cannot be infinite: the latest and earliest Dates stand in, and compare right.
   if (text === 'infinity') return new Date(MAX_DATE);
   if (text === '-infinity') return new Date(-MAX_DATE);
-  let iso = text.replace(' ', 'T');
-  // Offsets print as +01, +05:30 or +05:30:15; Date wants +HH:MM.
-  iso = iso.replace(/([+-]\d\d)(?::?(\d\d))?(?::\d\d)?$/, (_m, h: string, m?: string) =>
-    zone === '' ? `${h}:${m ?? '00'}` : _m,
-  );
-  return new Date(iso + zone);
+  const bc = text.endsWith(' BC');
+  const body = bc ? text.slice(0, -3) : text;
+  const m = /^(\d+)-(.*?)(?:([+-]\d\d)(?::?(\d\d))?(?::\d\d)?)?$/.exec(body);
+  if (m === null) return new Date(Number.NaN);
+  // Year 1 BC is year 0 in ISO 8601; years need six digits and a sign past four.
+  const year = bc ? 1 - Number(m[1]) : Number(m[1]);
+  const iso = `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}-${(m[2] ?? '').replace(' ', 'T')}`;
+  return new Date(`${iso}${m[3] === undefined ? 'Z' : `${m[3]}:${m[4] ?? '00'}`}`);
 }

@@ -9,18 +9,28 @@ type InFlight = { kind: 'query'; sql: string } | { kind: 'transaction' };
 const inFlight = new Set<InFlight>();
 let listening = false;
 
-/** Runs `work`, counted as in flight until it settles. */
-export async function guarded<T>(entry: InFlight, work: () => Promise<T>): Promise<T> {
+/** Counts a call as in flight until `settled`; returns its entry. */
+export function unsettled(entry: InFlight): InFlight {
   inFlight.add(entry);
   if (!listening) {
     // 'beforeExit' is emitted only when the event loop is empty, never for process.exit().
     process.on('beforeExit', reportUnsettled);
     listening = true;
   }
+  return entry;
+}
+
+export function settled(entry: InFlight): void {
+  inFlight.delete(entry);
+}
+
+/** Runs `work`, counted as in flight until it settles. */
+export async function guarded<T>(entry: InFlight, work: () => Promise<T>): Promise<T> {
+  unsettled(entry);
   try {
     return await work();
   } finally {
-    inFlight.delete(entry);
+    settled(entry);
   }
 }
 

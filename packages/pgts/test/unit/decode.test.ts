@@ -61,6 +61,17 @@ void test('timestamps: offsets with minutes, timestamp as UTC, infinity', async 
   assert.equal((d.decoder(1114)('-infinity') as Date).getTime(), -8.64e15);
 });
 
+void test('timestamps: microseconds, offsets with seconds, years before 100 and BC, past 9999', async () => {
+  const d = await decoder();
+  const iso = (text: string, oid = 1184): string => (d.decoder(oid)(text) as Date).toISOString();
+  assert.equal(iso('2024-01-02 03:04:05.999999-09:30'), '2024-01-02T12:34:05.999Z');
+  assert.equal(iso('1900-01-01 00:00:00+01:02:03'), '1899-12-31T22:57:57.000Z');
+  assert.equal(iso('0099-01-02 03:04:05+00'), '0099-01-02T03:04:05.000Z');
+  assert.equal(iso('0044-03-15 12:00:00+00 BC'), '-000043-03-15T12:00:00.000Z');
+  assert.equal(iso('0001-01-01 00:00:00 BC', 1114), '0000-01-01T00:00:00.000Z');
+  assert.equal(iso('12024-01-02 03:04:05+00'), '+012024-01-02T03:04:05.000Z');
+});
+
 void test('enums, arrays of enums, domains, composites', async () => {
   const d = await decoder();
   assert.equal(d.decoder(90001)('happy'), 'happy');
