@@ -70,7 +70,7 @@ export class QueryAnalyzer {
       this.catalog.relation(c.tableOid)?.attributes.find((a) => a.attnum === c.attnum),
     );
     await this.catalog.loadTypes(origins.flatMap((a) => (a === undefined ? [] : [a.typeOid])));
-    const nonNull = columns.length === 0 ? [] : await this.nonNull(rewritten);
+    const nonNull = columns.length === 0 ? [] : await this.nonNull(rewritten, columns.length);
 
     const params = rewritten.params.map((p): ParamShape => {
       const oid = paramTypes[p.index - 1] ?? 0;
@@ -110,9 +110,10 @@ export class QueryAnalyzer {
 
   /**
    * Which result columns are non-null; undefined when the analysis cannot tell (a statement
-   * the parser of this pgts version does not read, a result it cannot line up).
+   * the parser of this pgts version does not read, a result it cannot line up with the
+   * `count` columns PostgreSQL described).
    */
-  private async nonNull(rewritten: RewrittenSql): Promise<boolean[] | undefined> {
+  private async nonNull(rewritten: RewrittenSql, count: number): Promise<boolean[] | undefined> {
     if (!this.parser) return undefined;
     let statement;
     try {
@@ -124,6 +125,7 @@ export class QueryAnalyzer {
     const optional = new Set(
       rewritten.params.filter((p) => p.kind === 'optional').map((p) => p.index),
     );
-    return nonNullColumns(statement, await this.facts.load(statement), optional);
+    const nonNull = nonNullColumns(statement, await this.facts.load(statement), optional);
+    return nonNull?.length === count ? nonNull : undefined;
   }
 }
