@@ -20,6 +20,7 @@ import type {
   Node,
   RangeVar,
   ResTarget,
+  ReturningClause,
   SelectStmt,
   TypeName,
   WithClause,
@@ -140,31 +141,12 @@ class Analysis {
 
   statement(node: Node, outer: Level | undefined, ctes: Ctes): Column[] | undefined {
     if ('SelectStmt' in node) return this.select(node.SelectStmt, outer, ctes);
-    if ('InsertStmt' in node) {
-      const s = node.InsertStmt;
-      return this.returning(s.returningClause?.exprs, s.relation, [], s.withClause, outer, ctes);
-    }
+    if ('InsertStmt' in node) return this.returning(node.InsertStmt, [], outer, ctes);
     if ('UpdateStmt' in node) {
-      const s = node.UpdateStmt;
-      return this.returning(
-        s.returningClause?.exprs,
-        s.relation,
-        s.fromClause ?? [],
-        s.withClause,
-        outer,
-        ctes,
-      );
+      return this.returning(node.UpdateStmt, node.UpdateStmt.fromClause ?? [], outer, ctes);
     }
     if ('DeleteStmt' in node) {
-      const s = node.DeleteStmt;
-      return this.returning(
-        s.returningClause?.exprs,
-        s.relation,
-        s.usingClause ?? [],
-        s.withClause,
-        outer,
-        ctes,
-      );
+      return this.returning(node.DeleteStmt, node.DeleteStmt.usingClause ?? [], outer, ctes);
     }
     return undefined;
   }
@@ -240,16 +222,16 @@ class Analysis {
 
   /** RETURNING of INSERT / UPDATE / DELETE: the target row, next to FROM / USING items. */
   private returning(
-    list: Node[] | undefined,
-    target: RangeVar | undefined,
+    stmt: { relation?: RangeVar; returningClause?: ReturningClause; withClause?: WithClause },
     others: Node[],
-    withClause: WithClause | undefined,
     outer: Level | undefined,
     ctes: Ctes,
   ): Column[] | undefined {
+    const list = stmt.returningClause?.exprs;
+    const target = stmt.relation;
     if (list === undefined) return [];
     if (target === undefined) return undefined;
-    if (withClause !== undefined) ctes = this.with(withClause, outer, ctes);
+    if (stmt.withClause !== undefined) ctes = this.with(stmt.withClause, outer, ctes);
     // The target is a table even where a CTE has its name.
     const table = this.relation(target, undefined);
     const from = concat(table, this.fromList(others, outer, ctes));

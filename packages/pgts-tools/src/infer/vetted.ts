@@ -47,21 +47,11 @@ export const NON_NULL_OPERATORS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Functions (pg_catalog) that return non-NULL whenever every argument is non-NULL. Not here:
- * `substring` (its regular-expression form is NULL when nothing matches), `array_length`,
- * `array_upper`, `array_lower` (NULL for an empty array), `array_position`, `regexp_match`,
- * `extract`, `date_part` and `to_char` (NULL for some fields of an infinite timestamp),
- * `current_setting` (NULL with missing_ok), `to_regclass` and friends. `lower` and `upper`
- * are in TEXT_ONLY_FUNCTIONS: on a range they are its bounds, NULL when it has none.
+ * Functions (pg_catalog) returning text or bytea, never a range, and non-NULL whenever every
+ * argument is non-NULL: `lower(trim(x))` is the lower of text.
  */
-export const STRICT_NON_NULL_FUNCTIONS: ReadonlySet<string> = new Set([
-  // text
+const STRICT_TEXT_FUNCTIONS = [
   'initcap',
-  'length',
-  'char_length',
-  'character_length',
-  'octet_length',
-  'bit_length',
   'btrim', // trim(...)
   'ltrim',
   'rtrim',
@@ -74,28 +64,46 @@ export const STRICT_NON_NULL_FUNCTIONS: ReadonlySet<string> = new Set([
   'left',
   'right',
   'substr',
-  'overlay',
-  'position',
-  'strpos',
   'split_part',
-  'starts_with',
-  'ascii',
   'chr',
   'md5',
+  'quote_ident',
+  'quote_literal',
+  'format',
+  'overlay',
   'sha224',
   'sha256',
   'sha384',
   'sha512',
   'encode',
   'decode',
-  'quote_ident',
-  'quote_literal',
-  'format',
   'regexp_replace',
   'similar_to_escape', // x SIMILAR TO pattern
   'like_escape', // x LIKE pattern ESCAPE e
-  'string_to_array',
   'array_to_string',
+];
+
+/**
+ * Functions (pg_catalog) that return non-NULL whenever every argument is non-NULL. Not here:
+ * `substring` (its regular-expression form is NULL when nothing matches), `array_length`,
+ * `array_upper`, `array_lower` (NULL for an empty array), `array_position`, `regexp_match`,
+ * `extract`, `date_part` and `to_char` (NULL for some fields of an infinite timestamp),
+ * `current_setting` (NULL with missing_ok), `to_regclass` and friends. `lower` and `upper`
+ * are in TEXT_ONLY_FUNCTIONS: on a range they are its bounds, NULL when it has none.
+ */
+export const STRICT_NON_NULL_FUNCTIONS: ReadonlySet<string> = new Set([
+  ...STRICT_TEXT_FUNCTIONS,
+  // text, other results (numbers, booleans, arrays)
+  'length',
+  'char_length',
+  'character_length',
+  'octet_length',
+  'bit_length',
+  'position',
+  'strpos',
+  'starts_with',
+  'ascii',
+  'string_to_array',
   // numbers
   'abs',
   'round',
@@ -159,31 +167,10 @@ export const STRICT_NON_NULL_FUNCTIONS: ReadonlySet<string> = new Set([
 /** `lower`, `upper`: non-NULL for non-NULL text (not for a range, whose bound may be missing). */
 export const TEXT_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(['lower', 'upper']);
 
-/**
- * Functions that return text (or bytea), never a range: `lower(trim(x))` is text's lower.
- * (`lower` and `upper` themselves return text when their argument is text.)
- */
+/** Functions that return text (or bytea), never a range. */
 export const TEXT_RESULT_FUNCTIONS: ReadonlySet<string> = new Set([
-  'initcap',
-  'btrim',
-  'ltrim',
-  'rtrim',
-  'lpad',
-  'rpad',
-  'repeat',
-  'reverse',
-  'replace',
-  'translate',
-  'left',
-  'right',
-  'substr',
-  'split_part',
-  'md5',
-  'chr',
-  'quote_ident',
-  'quote_literal',
+  ...STRICT_TEXT_FUNCTIONS,
   'quote_nullable',
-  'format',
   'concat',
   'concat_ws',
   'to_char',
