@@ -13,7 +13,6 @@
 // "col!".
 import type {
   A_Expr,
-  Alias,
   CommonTableExpr,
   FuncCall,
   JoinExpr,
@@ -22,9 +21,33 @@ import type {
   ResTarget,
   ReturningClause,
   SelectStmt,
-  TypeName,
   WithClause,
 } from 'libpg-query';
+import {
+  aliasOf,
+  columnName,
+  functionName,
+  names,
+  qualifiedName,
+  starOf,
+  typeName,
+} from './parse-tree.js';
+import {
+  both,
+  concat,
+  Ctes,
+  EMPTY,
+  naturalColumns,
+  NO_CTES,
+  nullExtended,
+  renamed,
+  single,
+  UNKNOWN,
+  unqualified,
+  type Column,
+  type Level,
+  type Rel,
+} from './scope.js';
 import {
   ALWAYS_NON_NULL_FUNCTIONS,
   FIRST_ARGUMENT_FUNCTIONS,
@@ -69,37 +92,6 @@ export function nonNullColumns(
     ?.map((c) => c.nonNull);
 }
 
-interface Column {
-  name: string;
-  nonNull: boolean;
-  /** Known to be text (not a range): `lower` and `upper` of it are non-null. */
-  textual: boolean;
-}
-
-/** A FROM item that can be named (a table, a subquery, a CTE, an aliased join). */
-interface Item {
-  name: string | undefined;
-  /** Undefined when pgts cannot know them (a function in FROM). */
-  columns: Column[] | undefined;
-  nullExtended: boolean;
-}
-
-/** What a FROM clause (or a join inside it) provides. */
-interface Rel {
-  /** What `*` expands to, in order; undefined when some item's columns are unknown. */
-  star: Column[] | undefined;
-  items: Item[];
-  /** Columns merged by JOIN ... USING / NATURAL JOIN: unqualified, they mean these. */
-  merged: Column[];
-}
-
-/** One query level: its FROM clause and CTEs, and the enclosing query's level. */
-interface Level {
-  from: Rel;
-  ctes: Ctes;
-  parent: Level | undefined;
-}
-
 interface Context {
   level: Level;
   /** Under GROUP BY (no grouping sets): every group has at least one row. */
@@ -108,27 +100,6 @@ interface Context {
   groupingSets: boolean;
   insideAggregate: boolean;
 }
-
-/** CTEs in scope, innermost first. */
-class Ctes {
-  private readonly own = new Map<string, Column[] | undefined>();
-
-  constructor(private readonly parent: Ctes | undefined) {}
-
-  set(name: string, columns: Column[] | undefined): void {
-    this.own.set(name, columns);
-  }
-
-  lookup(name: string): { columns: Column[] | undefined } | undefined {
-    return this.own.has(name) ? { columns: this.own.get(name) } : this.parent?.lookup(name);
-  }
-}
-
-const EMPTY: Rel = { star: [], items: [], merged: [] };
-const NO_CTES = new Ctes(undefined);
-
-/** A column reference pgts cannot resolve, or a column it knows nothing about. */
-const UNKNOWN: Column = { name: '?column?', nonNull: false, textual: false };
 
 class Analysis {
   private readonly views = new Map<RelationFacts, Column[]>();
@@ -619,90 +590,6 @@ class Analysis {
   }
 }
 
-/** Looks a bare name up in one FROM clause. */
-function unqualified(from: Rel, name: string): Column | 'absent' {
-  const merged = from.merged.find((c) => c.name === name);
-  if (merged !== undefined) return merged;
-  const matches = from.items.flatMap((i) => i.columns?.filter((c) => c.name === name) ?? []);
-  if (matches.length === 1 && matches[0] !== undefined) return matches[0];
-  if (matches.length > 1) return UNKNOWN;
-  if (from.items.some((i) => i.columns === undefined)) return UNKNOWN; // may be in there
-  // A whole row (`select t from t`): NULL only when the row is null-extended.
-  const item = from.items.find((i) => i.name === name);
-  if (item !== undefined) return { name, nonNull: !item.nullExtended, textual: false };
-  return 'absent';
-}
-
-function single(name: string | undefined, columns: Column[] | undefined): Rel {
-  return { star: columns, items: [{ name, columns, nullExtended: false }], merged: [] };
-}
-
-function concat(a: Rel, b: Rel): Rel {
-  return {
-    star: a.star === undefined || b.star === undefined ? undefined : [...a.star, ...b.star],
-    items: [...a.items, ...b.items],
-    merged: [...a.merged, ...b.merged],
-  };
-}
-
-function nullExtended(rel: Rel): Rel {
-  const nullable = (columns: Column[] | undefined): Column[] | undefined =>
-    columns?.map((c) => ({ ...c, nonNull: false }));
-  return {
-    star: nullable(rel.star),
-    items: rel.items.map((i) => ({ ...i, columns: nullable(i.columns), nullExtended: true })),
-    merged: nullable(rel.merged) ?? [],
-  };
-}
-
-function both(a: Column[], b: Column[]): Column[] | undefined {
-  if (a.length !== b.length) return undefined;
-  return a.map((c, k) => ({
-    name: c.name,
-    nonNull: c.nonNull && b[k]?.nonNull === true,
-    textual: c.textual && b[k]?.textual === true,
-  }));
-}
-
-function naturalColumns(l: Rel, r: Rel): string[] | undefined {
-  if (l.star === undefined || r.star === undefined) return undefined;
-  const right = new Set(r.star.map((c) => c.name));
-  return l.star.map((c) => c.name).filter((n) => right.has(n));
-}
-
-/** Columns renamed by an alias list (`t(a, b)`), the rest keeping their names. */
-function renamed(
-  columns: Column[] | undefined,
-  aliases: string[] | undefined,
-): Column[] | undefined {
-  if (columns === undefined || aliases === undefined) return columns;
-  return columns.map((c, k) => ({ ...c, name: aliases[k] ?? c.name }));
-}
-
-function names(list: Node[] | undefined): string[] | undefined {
-  return list?.map((n) => ('String' in n ? (n.String.sval ?? '') : ''));
-}
-
-function qualifiedName(list: Node[] | undefined): { schema: string | undefined; name: string } {
-  const parts = names(list) ?? [];
-  return { schema: parts.length > 1 ? parts[0] : undefined, name: parts.at(-1) ?? '' };
-}
-
-function typeName(type: TypeName | undefined): string | undefined {
-  return names(type?.names)?.at(-1);
-}
-
-function starOf(node: Node): { qualifier: string | undefined } | undefined {
-  if (!('ColumnRef' in node)) return undefined;
-  const fields = node.ColumnRef.fields ?? [];
-  const last = fields.at(-1);
-  if (last === undefined || !('A_Star' in last)) return undefined;
-  const qualifier = fields.at(-2);
-  return {
-    qualifier: qualifier !== undefined && 'String' in qualifier ? qualifier.String.sval : undefined,
-  };
-}
-
 /** Whether an aggregate is called in `node` (not counting subqueries): one row per group. */
 function containsAggregate(node: unknown): boolean {
   if (typeof node !== 'object' || node === null) return false;
@@ -725,77 +612,4 @@ function containsAggregate(node: unknown): boolean {
 
 function mapDefined<T, U>(value: T | undefined, f: (value: T) => U): U | undefined {
   return value === undefined ? undefined : f(value);
-}
-
-function functionName(functions: Node[] | undefined): string | undefined {
-  const first = functions?.[0];
-  const call = first !== undefined && 'List' in first ? first.List.items?.[0] : undefined;
-  return call !== undefined && 'FuncCall' in call
-    ? qualifiedName(call.FuncCall.funcname).name
-    : undefined;
-}
-
-function aliasOf(node: Node): string | undefined {
-  const alias = (Object.values(node)[0] as { alias?: Alias } | undefined)?.alias;
-  return alias?.aliasname;
-}
-
-const VALUE_FUNCTION_NAMES: Record<string, string> = {
-  SVFOP_CURRENT_DATE: 'current_date',
-  SVFOP_CURRENT_TIME: 'current_time',
-  SVFOP_CURRENT_TIME_N: 'current_time',
-  SVFOP_CURRENT_TIMESTAMP: 'current_timestamp',
-  SVFOP_CURRENT_TIMESTAMP_N: 'current_timestamp',
-  SVFOP_LOCALTIME: 'localtime',
-  SVFOP_LOCALTIME_N: 'localtime',
-  SVFOP_LOCALTIMESTAMP: 'localtimestamp',
-  SVFOP_LOCALTIMESTAMP_N: 'localtimestamp',
-  SVFOP_CURRENT_ROLE: 'current_role',
-  SVFOP_CURRENT_USER: 'current_user',
-  SVFOP_USER: 'user',
-  SVFOP_SESSION_USER: 'session_user',
-  SVFOP_CURRENT_CATALOG: 'current_catalog',
-  SVFOP_CURRENT_SCHEMA: 'current_schema',
-};
-
-/**
- * The name PostgreSQL gives an unaliased result column (its FigureColname), for the cases
- * pgts follows; undefined where PostgreSQL says ?column?. A subquery's or CTE's columns are
- * found by these names: a name pgts gets wrong can only fail to match, or match twice, and
- * both make the column nullable.
- */
-function columnName(node: Node): string | undefined {
-  if ('ColumnRef' in node) {
-    const last = node.ColumnRef.fields?.at(-1);
-    return last !== undefined && 'String' in last ? last.String.sval : undefined;
-  }
-  if ('A_Indirection' in node) {
-    const last = node.A_Indirection.indirection?.at(-1);
-    if (last !== undefined && 'String' in last) return last.String.sval;
-    return node.A_Indirection.arg === undefined ? undefined : columnName(node.A_Indirection.arg);
-  }
-  if ('FuncCall' in node) return qualifiedName(node.FuncCall.funcname).name;
-  if ('TypeCast' in node) {
-    const arg = node.TypeCast.arg;
-    return (arg === undefined ? undefined : columnName(arg)) ?? typeName(node.TypeCast.typeName);
-  }
-  if ('CollateClause' in node) {
-    const arg = node.CollateClause.arg;
-    return arg === undefined ? undefined : columnName(arg);
-  }
-  if ('A_Expr' in node && node.A_Expr.kind === 'AEXPR_NULLIF') return 'nullif';
-  if ('SubLink' in node) {
-    const link = node.SubLink;
-    if (link.subLinkType === 'EXISTS_SUBLINK') return 'exists';
-    if (link.subLinkType === 'ARRAY_SUBLINK') return 'array';
-    return undefined;
-  }
-  if ('CaseExpr' in node) return 'case';
-  if ('A_ArrayExpr' in node) return 'array';
-  if ('RowExpr' in node) return 'row';
-  if ('CoalesceExpr' in node) return 'coalesce';
-  if ('MinMaxExpr' in node) return node.MinMaxExpr.op === 'IS_LEAST' ? 'least' : 'greatest';
-  if ('GroupingFunc' in node) return 'grouping';
-  if ('SQLValueFunction' in node) return VALUE_FUNCTION_NAMES[node.SQLValueFunction.op ?? ''];
-  return undefined;
 }
