@@ -3,7 +3,7 @@
 // as text for our own decoding. Every call holds PGlite's exclusive lock, a transaction for
 // its whole length, so PGlite's own queries cannot slip in between.
 import type { PGlite } from '@electric-sql/pglite';
-import { DatabaseError } from 'pg-protocol';
+import { DatabaseError } from 'pg-protocol/dist/messages.js';
 import { Database, type DatabaseOptions } from './database.js';
 import type { Driver, RawResult } from './driver.js';
 import { encodeParameter } from './encode.js';

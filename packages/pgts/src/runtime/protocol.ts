@@ -3,14 +3,17 @@
 // uses: a describe that keeps the table OID and column number of every result column
 // (PGlite's own describeQuery() drops those two), and named prepared statements at run time
 // (Parse once, then Bind + Execute). Errors are pg-protocol's DatabaseError, as with pg.
-import { DatabaseError, serialize } from 'pg-protocol';
+// pg-protocol's modules are imported one by one: its ESM entry re-exports the CommonJS one in
+// a way Node before 20.19 cannot read named exports from.
 import {
   CommandCompleteMessage,
+  DatabaseError,
   DataRowMessage,
   ParameterDescriptionMessage,
   RowDescriptionMessage,
 } from 'pg-protocol/dist/messages.js';
 import { Parser } from 'pg-protocol/dist/parser.js';
+import { serialize } from 'pg-protocol/dist/serializer.js';
 
 export interface ColumnDescription {
   name: string;
