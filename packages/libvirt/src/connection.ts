@@ -25,6 +25,7 @@ import {
   type JobInfo,
   type LifecycleEvent,
   type MigrateParams,
+  type NetworkRef,
   type NodeInfo,
   type StoragePoolInfo,
   type StoragePoolRef,
@@ -63,6 +64,8 @@ export interface LibvirtConnection {
   getHostname(): Promise<string>;
   getLibVersion(): Promise<bigint>;
   getNodeInfo(): Promise<NodeInfo>;
+  /** The capabilities XML: host CPU and architecture, and the guests it can run. */
+  getCapabilities(): Promise<string>;
   /** Free memory of the host, bytes. */
   getFreeMemory(): Promise<bigint>;
   listAllDomains(flags?: number): Promise<DomainRef[]>;
@@ -92,7 +95,11 @@ export interface LibvirtConnection {
     flags: number,
   ): Promise<void>;
   getJobInfo(domain: DomainRef): Promise<JobInfo>;
+  /** Cancels the domain's job in progress (a migration: the guest stays where it was). */
+  abortDomainJob(domain: DomainRef): Promise<void>;
   openConsole(domain: DomainRef, devName?: string | null, flags?: number): Promise<LibvirtStream>;
+  /** Virtual networks; flags from ListNetworksFlags (0: all). */
+  listAllNetworks(flags?: number): Promise<NetworkRef[]>;
   listAllStoragePools(flags?: number): Promise<StoragePoolRef[]>;
   lookupStoragePoolByName(name: string): Promise<StoragePoolRef>;
   lookupStoragePoolByTargetPath(path: string): Promise<StoragePoolRef>;
@@ -352,6 +359,10 @@ class RemoteConnection implements LibvirtConnection {
     };
   }
 
+  async getCapabilities(): Promise<string> {
+    return (await this.rpc.call(Proc.connectGetCapabilities, undefined)).capabilities;
+  }
+
   async getFreeMemory(): Promise<bigint> {
     return (await this.rpc.call(Proc.nodeGetFreeMemory, undefined)).freeMem;
   }
@@ -476,6 +487,10 @@ class RemoteConnection implements LibvirtConnection {
     };
   }
 
+  async abortDomainJob(domain: DomainRef): Promise<void> {
+    await this.rpc.call(Proc.domainAbortJob, { dom: domain });
+  }
+
   openConsole(domain: DomainRef, devName: string | null = null, flags = 0): Promise<LibvirtStream> {
     return this.openStream(Proc.domainOpenConsole, { dom: domain, dev_name: devName, flags });
   }
@@ -491,6 +506,12 @@ class RemoteConnection implements LibvirtConnection {
       throw e;
     }
     return stream;
+  }
+
+  // --- networks ---
+
+  async listAllNetworks(flags = 0): Promise<NetworkRef[]> {
+    return (await this.rpc.call(Proc.connectListAllNetworks, { need_results: 1, flags })).nets;
   }
 
   // --- storage ---

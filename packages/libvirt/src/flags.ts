@@ -166,5 +166,15 @@ export const StorageVolType = {
   PLOOP: 5,
 } as const;
 
+/** virConnectListAllNetworksFlags */
+export const ListNetworksFlags = {
+  INACTIVE: 1,
+  ACTIVE: 2,
+  PERSISTENT: 4,
+  TRANSIENT: 8,
+  AUTOSTART: 16,
+  NO_AUTOSTART: 32,
+} as const;
+
 /** virConnectFlags for CONNECT_OPEN */
 export const ConnectFlags = { RO: 1, NO_ALIASES: 2 } as const;

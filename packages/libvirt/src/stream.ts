@@ -28,6 +28,11 @@ export class LibvirtStream extends Duplex implements StreamSink {
     private readonly procedure: { number: number; name: string },
   ) {
     super({ allowHalfOpen: true });
+    // The daemon can end a stream with an error at any moment, even before the caller has
+    // the stream in hand (an error packet right behind the reply that opened it). That
+    // must never crash the process as an unhandled 'error' event: the error is kept
+    // (`errored`) and reaches whoever waits on the stream (pipeline, finished, finish()).
+    this.on('error', () => undefined);
   }
 
   /** @internal the serial of the call that opened the stream */

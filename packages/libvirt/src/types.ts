@@ -70,6 +70,11 @@ export interface InterfaceAddresses {
   addrs: { type: 'ipv4' | 'ipv6'; addr: string; prefix: number }[];
 }
 
+export interface NetworkRef {
+  name: string;
+  uuid: string;
+}
+
 export interface StoragePoolRef {
   name: string;
   uuid: string;

@@ -20,6 +20,7 @@ import {
   REMOTE_PROGRAM,
   REMOTE_PROTOCOL_VERSION,
   nonnullDomain,
+  nonnullNetwork,
   nonnullStoragePool,
   nonnullStorageVol,
   nonnullString,
@@ -113,6 +114,12 @@ export const Proc = {
       cores: int,
       threads: int,
     }),
+  ),
+  connectGetCapabilities: proc(
+    7,
+    'CONNECT_GET_CAPABILITIES',
+    xvoid,
+    struct('remote_connect_get_capabilities_ret', { capabilities: nonnullString }),
   ),
   domainDestroy: proc(12, 'DOMAIN_DESTROY', dom, xvoid),
   domainGetXmlDesc: proc(
@@ -272,6 +279,7 @@ export const Proc = {
       fileRemaining: uhyper,
     }),
   ),
+  domainAbortJob: proc(164, 'DOMAIN_ABORT_JOB', dom, xvoid),
   domainCreateWithFlags: proc(196, 'DOMAIN_CREATE_WITH_FLAGS', domFlags, domRet),
   domainOpenConsole: proc(
     201,
@@ -322,6 +330,15 @@ export const Proc = {
     }),
     struct('remote_storage_pool_list_all_volumes_ret', {
       vols: array(nonnullStorageVol, LIST_MAX),
+      ret: uint,
+    }),
+  ),
+  connectListAllNetworks: proc(
+    283,
+    'CONNECT_LIST_ALL_NETWORKS',
+    listAll,
+    struct('remote_connect_list_all_networks_ret', {
+      nets: array(nonnullNetwork, LIST_MAX),
       ret: uint,
     }),
   ),

@@ -16,6 +16,7 @@ import {
   type LibvirtConnection,
   DomainStatsTypes,
   LibvirtError,
+  ListNetworksFlags,
   StoragePoolState,
   connect,
 } from '../../src/index.js';
@@ -142,6 +143,12 @@ for (const [transport, open] of Object.entries(transports)) {
       assert.equal(results[names.length + 1]?.status, 'fulfilled');
     });
 
+    void it('getCapabilities is the XML virsh capabilities prints', async () => {
+      const ours = await conn.getCapabilities();
+      assert.equal(ours.trim(), (await virsh('capabilities')).trim());
+      assert.match(ours, /<host>[\s\S]*<arch>\w+<\/arch>/);
+    });
+
     void it('listAllStoragePools matches virsh pool-list', async () => {
       const ours = (await conn.listAllStoragePools()).map((p) => p.name).sort();
       assert.deepEqual(ours, lines(await virsh('pool-list', '--all', '--name')).sort());
@@ -194,6 +201,17 @@ void describe('test:///default through the daemon', () => {
     const stats = await conn.getAllDomainStats(DomainStatsTypes.STATE);
     const rec = stats.find((s) => s.domain.name === 'test');
     assert.equal(rec?.params.get('state.state'), 1);
+  });
+
+  void it('listAllNetworks (all, active) matches virsh net-list', async () => {
+    const names = async (flags: number): Promise<string[]> =>
+      (await conn.listAllNetworks(flags)).map((n) => n.name).sort();
+    assert.deepEqual(await names(0), lines(await virshTest('net-list', '--all', '--name')).sort());
+    assert.deepEqual(
+      await names(ListNetworksFlags.ACTIVE),
+      lines(await virshTest('net-list', '--name')).sort(),
+    );
+    assert.ok((await names(0)).includes('default'));
   });
 
   void it('define, start, destroy, undefine on the test driver', async () => {
