@@ -1,17 +1,38 @@
-// `boot` and `build`: a new guest from a template. Each step that creates something on a
-// node records how to undo it, so that a failure leaves the cluster as it was.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// `boot` and `build`: a new guest from a template. The local part (the name, the template's
+// answers) is checked before any node is asked; then the node is checked, the name claimed
+// (claim.ts), the disk built, uploaded and the guest started. Everything made on the node is
+// on the undo stack, so a failure or an interruption leaves the cluster as it was, or says
+// exactly what is left and how to remove it.
+import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Cluster, OnlineSession } from './cluster.js';
+import { claimName } from './claim.js';
+import { configuredNode, type Cluster, type OnlineSession } from './cluster.js';
+import type { McluConfig } from './config.js';
 import { domainXml } from './domain-xml.js';
-import { GuestError, messageOf, OperationError, UsageError } from './errors.js';
+import { GuestError, isAbort, McluError, messageOf, OperationError, UsageError } from './errors.js';
 import { findGuests, parseGuestSpec } from './guests.js';
+import { checkGuestName } from './names.js';
 import type { DomainState } from './node-api.js';
-import { formatSize } from './size.js';
+import { checkBootNode, checkRoom } from './preflight.js';
+import { formatSize, memoryProblem } from './size.js';
 import { nodeStatus, type NodeStatus } from './status.js';
-import { ensureImagesPool, uploadNewVolume, type ProgressCallback } from './storage.js';
-import { buildDisk, findTemplate, queryTemplate, templateSearchPath } from './templates.js';
+import {
+  deleteVolumeIfPresent,
+  emptyVolumeXml,
+  uploadFile,
+  type ProgressCallback,
+} from './storage.js';
+import {
+  buildDisk,
+  findTemplate,
+  queryTemplate,
+  templateSearchPath,
+  type Template,
+  type TemplateAnswers,
+} from './templates.js';
+import { describeUndo, UndoStack } from './undo.js';
+import { makeWorkDir, removeWorkDir } from './workdir.js';
 
 export interface BootRequest {
   template: string;
@@ -30,6 +51,26 @@ export interface BootEvents {
   onUploadProgress?: ProgressCallback;
 }
 
+/** How a caller follows and stops an operation: an abort (Ctrl-C) ends it and undoes what
+ *  it made; the undo stack is the caller's, so that it can report what is left if it stops
+ *  the undo itself (a second Ctrl-C). */
+export interface OperationControl {
+  signal?: AbortSignal | undefined;
+  undo?: UndoStack | undefined;
+}
+
+/** A boot checked and ready, before any node is asked. */
+export interface PreparedBoot {
+  name: string;
+  node: string | null;
+  start: boolean;
+  template: Template;
+  answers: TemplateAnswers;
+  memoryBytes: bigint;
+  vcpus: number;
+  sizeBytes: bigint | null;
+}
+
 export interface BootResult {
   name: string;
   node: string;
@@ -42,7 +83,37 @@ export interface BootResult {
   hints: string[];
 }
 
-const GUEST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
+/** Checks what can be checked locally (name, sizes, the template and its answers). */
+export async function prepareBoot(
+  config: McluConfig,
+  request: BootRequest,
+  events: BootEvents = {},
+  control: OperationControl = {},
+): Promise<PreparedBoot> {
+  const { node, name } = parseGuestSpec(request.target);
+  checkGuestName(name);
+  if (node !== null) configuredNode(config, node);
+  const defaults = config.defaults;
+  const memoryBytes = request.memoryBytes ?? defaults.memoryBytes;
+  const problem = memoryProblem(memoryBytes);
+  if (problem !== null) throw new UsageError(`--memory ${formatSize(memoryBytes)}: ${problem}`);
+  const template = findTemplate(templateSearchPath(defaults.templates), request.template);
+  events.onStep?.(`asking template ${template.name}`);
+  const answers = await queryTemplate(template, {
+    timeoutMs: defaults.templateTimeouts.questionsMs,
+    signal: control.signal,
+  });
+  return {
+    name,
+    node,
+    start: request.start,
+    template,
+    answers,
+    memoryBytes,
+    vcpus: request.vcpus ?? defaults.vcpus,
+    sizeBytes: request.sizeBytes ?? defaults.sizeBytes,
+  };
+}
 
 /**
  * The node with room for the guest and the most free memory, or null. Ranking subtracts the
@@ -92,87 +163,104 @@ async function place(
 
 export async function bootGuest(
   cluster: Cluster,
-  request: BootRequest,
+  boot: PreparedBoot,
   events: BootEvents = {},
+  control: OperationControl = {},
 ): Promise<BootResult> {
-  const { node: nodeName, name } = parseGuestSpec(request.target);
-  if (!GUEST_NAME.test(name)) {
-    throw new UsageError(
-      `invalid guest name ${JSON.stringify(name)}: use letters, digits, ".", "_", "+" and "-", starting with a letter or digit`,
-    );
-  }
+  const { name } = boot;
   const defaults = cluster.config.defaults;
-  const memoryBytes = request.memoryBytes ?? defaults.memoryBytes;
-  const vcpus = request.vcpus ?? defaults.vcpus;
-  const sizeBytes = request.sizeBytes ?? defaults.sizeBytes;
-  const template = findTemplate(templateSearchPath(defaults.templates), request.template);
-  const answers = await queryTemplate(template);
-
-  const existing = await findGuests(cluster, name);
-  if (existing.length > 0) {
-    throw new GuestError(
-      'GUEST_EXISTS',
-      name,
-      `a guest named ${name} already exists on ${existing.map((g) => g.session.node.name).join(', ')}; choose another name or \`mclu delete ${name}\``,
-    );
-  }
-  const { session, reason } =
-    nodeName === null
-      ? await place(cluster, memoryBytes, vcpus)
-      : { session: cluster.session(nodeName), reason: null };
-  const { api } = session;
-  const step = (text: string): void => events.onStep?.(text);
-  if (reason !== null) step(`placing ${name} on ${session.node.name} (${reason})`);
-
-  const undo: { what: string; run: () => Promise<unknown> }[] = [];
-  const workDir = await mkdtemp(join(tmpdir(), 'mclu-build-'));
-  let current = 'building the disk';
+  const signal = control.signal;
+  const undo = control.undo ?? new UndoStack();
+  const verb = boot.start ? 'boot' : 'build';
+  let current = 'looking for the name in the cluster';
+  const step = (text: string): void => {
+    signal?.throwIfAborted();
+    current = text;
+    events.onStep?.(text);
+  };
+  let workDir: string | null = null;
   try {
-    const local = join(workDir, `${name}.${defaults.format}`);
-    step(`building the disk with template ${template.name}`);
-    await buildDisk(template, {
-      name,
-      format: defaults.format,
-      output: local,
-      sizeBytes,
-      baseImage: answers.baseImage,
-    });
+    const existing = await findGuests(cluster, name);
+    if (existing.length > 0) {
+      throw new GuestError(
+        'GUEST_EXISTS',
+        name,
+        `a guest named ${name} already exists on ${existing.map((g) => g.session.node.name).join(', ')}; choose another name or \`mclu delete ${name}\``,
+      );
+    }
+    const { session, reason } =
+      boot.node === null
+        ? await place(cluster, boot.memoryBytes, boot.vcpus)
+        : { session: cluster.session(boot.node), reason: null };
+    const { api, node } = session;
+    if (reason !== null) events.onStep?.(`placing ${name} on ${node.name} (${reason})`);
 
-    current = `preparing the images directory ${defaults.images} on ${session.node.name}`;
-    const pool = await ensureImagesPool(api, defaults.images);
+    step(`checking ${node.name}`);
+    const target = await checkBootNode(session, defaults, name, boot.sizeBytes);
+    const uuid = randomUUID();
+    const xmlWith = (path: string): string =>
+      domainXml({
+        name,
+        uuid,
+        domainType: defaults.domainType,
+        arch: target.arch,
+        memoryBytes: boot.memoryBytes,
+        vcpus: boot.vcpus,
+        disk: { path, format: defaults.format, bus: boot.answers.diskBus },
+        network: defaults.network,
+      });
 
-    current = `uploading the disk to ${session.node.name}`;
-    step(current);
-    const { vol, path } = await uploadNewVolume(
-      api,
-      pool,
-      `${name}.${defaults.format}`,
-      local,
-      events.onUploadProgress,
+    step(`claiming the name ${name} on ${node.name}`);
+    const domain = await claimName(
+      cluster,
+      session,
+      { name, uuid, xml: xmlWith(target.diskPath) },
+      undo,
+      signal,
     );
-    undo.push({ what: `disk ${path}`, run: () => api.deleteStorageVol(vol, 0) });
 
-    current = `defining the guest on ${session.node.name}`;
-    const xml = domainXml({
-      name,
-      domainType: defaults.domainType,
-      memoryBytes,
-      vcpus,
-      disk: { path, format: defaults.format, bus: answers.diskBus },
-      network: defaults.network,
-    });
-    const domain = await api.defineDomainXml(xml, 0);
-    undo.push({ what: `definition of ${name}`, run: () => api.undefineDomain(domain, 0) });
+    step(`building the disk with template ${boot.template.name}`);
+    workDir = makeWorkDir('mclu-build-');
+    const local = join(workDir, target.volumeName);
+    await buildDisk(
+      boot.template,
+      {
+        name,
+        format: defaults.format,
+        output: local,
+        sizeBytes: boot.sizeBytes,
+        baseImage: boot.answers.baseImage,
+      },
+      { timeoutMs: defaults.templateTimeouts.buildMs, signal },
+    );
 
-    if (request.start) {
-      current = `starting ${name} on ${session.node.name}`;
-      step(current);
+    step(`uploading the disk to ${node.name}`);
+    await checkRoom(api, target.pool, BigInt((await stat(local)).size), node.name, 'the disk');
+    const vol = await undo.track(
+      {
+        node: node.name,
+        what: `the disk volume ${target.diskPath}`,
+        undo: (a) => deleteVolumeIfPresent(a, target.pool.name, target.volumeName),
+        removeWith: `mclu delete ${node.name}:${name}`,
+      },
+      () => api.createStorageVolXml(target.pool, emptyVolumeXml(target.volumeName), 0),
+    );
+    await uploadFile(api, vol, local, events.onUploadProgress, signal);
+    await api.refreshStoragePool(target.pool);
+    const path = await api.getStorageVolPath(vol);
+    // A pool whose target is reached through a link names the file its own way.
+    if (path !== target.diskPath) await api.defineDomainXml(xmlWith(path), 0);
+
+    if (boot.start) {
+      step(`starting ${name} on ${node.name}`);
       await api.createDomain(domain, 0);
     }
+    signal?.throwIfAborted();
     const state = (await api.getDomainInfo(domain)).state;
+    undo.commit();
     return {
       name,
-      node: session.node.name,
+      node: node.name,
       placed: reason !== null,
       placementReason: reason,
       diskPath: path,
@@ -180,20 +268,26 @@ export async function bootGuest(
       hints: [`mclu console ${name}`, `mclu info ${name}`],
     };
   } catch (error) {
-    const undone: string[] = [];
-    for (const action of undo.reverse()) {
-      await action.run().then(
-        () => undone.push(`removed ${action.what}`),
-        (e: unknown) => undone.push(`could not remove ${action.what}: ${messageOf(e)}`),
+    if (workDir !== null) removeWorkDir(workDir);
+    workDir = null;
+    const report = await undo.unwind(cluster);
+    const nothingMade = report.undone.length + report.left.length === 0;
+    const undone = nothingMade ? '' : `\n${describeUndo(report)}`;
+    if (isAbort(error)) {
+      throw new OperationError(
+        'INTERRUPTED',
+        `${verb} of ${name} interrupted while ${current}${nothingMade ? '; nothing was left' : undone}`,
+        { cause: error },
       );
     }
-    const cause = messageOf(error);
+    // mclu's own refusals explain themselves; libvirt's errors get the step they broke.
+    if (error instanceof McluError && nothingMade) throw error;
     throw new OperationError(
       'BOOT_FAILED',
-      `${request.start ? 'boot' : 'build'} of ${name} failed while ${current}: ${cause}${undone.length > 0 ? ` (${undone.join('; ')})` : ''}`,
+      `${verb} of ${name} failed while ${current}: ${messageOf(error)}${undone}`,
       { cause: error },
     );
   } finally {
-    await rm(workDir, { recursive: true, force: true });
+    if (workDir !== null) removeWorkDir(workDir);
   }
 }

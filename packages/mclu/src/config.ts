@@ -1,12 +1,13 @@
 // mclu.conf: one TOML file with [defaults] and one [nodes.NAME] table per node. Every key
 // is checked here so that the rest of mclu works with typed, complete values, and a bad
 // file is reported with its name, the line, the key and how to fix it.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { ConfigError, messageOf } from './errors.js';
-import { parseSize } from './size.js';
+import { memoryProblem, parseSize, SIZE_RULE } from './size.js';
+import { checkTrustedPath, readTrustedFile, UntrustedFileError } from './trust.js';
 
 export type DomainType = 'kvm' | 'qemu';
 
@@ -28,6 +29,12 @@ export interface Defaults {
   connectTimeoutMs: number;
   /** Command run over ssh by `mclu off`. */
   poweroffCommand: string;
+  /** How long a template may take: its build, and each question (probe, base-image...). */
+  templateTimeouts: { buildMs: number; questionsMs: number };
+  /** OpenSSH connection sharing (ControlMaster) between mclu commands. */
+  sshConnectionSharing: boolean;
+  /** Where the control sockets live; null: the default (see ssh.ts). */
+  sshControlDir: string | null;
 }
 
 export interface NodeConfig {
@@ -58,6 +65,9 @@ const DEFAULTS: Defaults = {
   sshConfig: null,
   connectTimeoutMs: 10_000,
   poweroffCommand: 'poweroff',
+  templateTimeouts: { buildMs: 30 * 60_000, questionsMs: 30_000 },
+  sshConnectionSharing: true,
+  sshControlDir: null,
 };
 
 const DEFAULT_KEYS = [
@@ -72,6 +82,9 @@ const DEFAULT_KEYS = [
   'ssh_config',
   'connect_timeout',
   'poweroff_command',
+  'template_timeout',
+  'ssh_connection_sharing',
+  'ssh_control_dir',
 ] as const;
 const NODE_KEYS = ['host', 'mac', 'uri', 'wol_address'] as const;
 
@@ -111,15 +124,37 @@ export function loadConfig(
   }
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTrustedFile(file);
   } catch (error) {
+    if (error instanceof UntrustedFileError)
+      throw new ConfigError(file, `refusing this configuration file: ${error.reason}`);
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     const reason = missing
       ? 'no such configuration file; check the path given with -f or $MCLU_CONFIG'
       : `cannot read the configuration file: ${messageOf(error)}`;
     throw new ConfigError(file, reason, { cause: error });
   }
-  return parseConfig(text, file);
+  const config = parseConfig(text, file);
+  checkSshConfig(config);
+  return config;
+}
+
+/** The ssh_config the configuration names is read by ssh later, with the same power (a
+ *  ProxyCommand runs): it must exist and be trusted like the configuration itself. */
+function checkSshConfig(config: McluConfig): void {
+  const sshConfig = config.defaults.sshConfig;
+  if (sshConfig === null) return;
+  try {
+    checkTrustedPath(sshConfig);
+  } catch (error) {
+    const reason =
+      error instanceof UntrustedFileError
+        ? `refusing the ssh_config ${sshConfig}: ${error.reason}`
+        : (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? `ssh_config ${sshConfig}: no such file; fix the path or remove the key`
+          : `ssh_config ${sshConfig}: ${messageOf(error)}`;
+    throw new ConfigError(config.file, reason, { cause: error });
+  }
 }
 
 /** Parses and checks the text of a configuration file; `file` is used in messages and to
@@ -159,6 +194,12 @@ export function parseConfig(text: string, file: string): McluConfig {
   const nodes = Object.entries(checker.table('nodes', nodesTable)).map(([name, value]) =>
     checker.node(name, value),
   );
+  if (nodes.length === 0)
+    checker.fail(
+      'nodes',
+      null,
+      'no node in it; add a table per node, e.g.\n[nodes.ham0]\nhost = "root@ham0"',
+    );
   return { file, defaults, nodes };
 }
 
@@ -217,13 +258,20 @@ class Checker {
         : typeof value === 'string'
           ? parseSize(value)
           : null;
-    if (bytes === null)
-      this.fail(
-        path,
-        key,
-        `must be a size such as "256M", "2G" or "20G" (got ${JSON.stringify(value)})`,
-      );
+    if (bytes === null) this.fail(path, key, `must be ${SIZE_RULE} (got ${JSON.stringify(value)})`);
     return bytes;
+  }
+
+  seconds(path: string, key: string, value: unknown, example: string): number {
+    if (typeof value !== 'number' || !(value > 0) || value > 7 * 24 * 3600)
+      this.fail(path, key, `must be a number of seconds greater than 0, e.g. ${example}`);
+    return Math.round(value * 1000);
+  }
+
+  boolean(path: string, key: string, value: unknown): boolean {
+    if (typeof value !== 'boolean')
+      this.fail(path, key, `must be true or false, without quotes (got ${JSON.stringify(value)})`);
+    return value;
   }
 
   path(path: string, key: string, value: unknown): string {
@@ -236,7 +284,11 @@ class Checker {
     this.onlyKeys('defaults', t, DEFAULT_KEYS, 'check the spelling');
     const d: Defaults = { ...DEFAULTS };
     const p = 'defaults';
-    if (t['memory'] !== undefined) d.memoryBytes = this.size(p, 'memory', t['memory']);
+    if (t['memory'] !== undefined) {
+      d.memoryBytes = this.size(p, 'memory', t['memory']);
+      const problem = memoryProblem(d.memoryBytes);
+      if (problem !== null) this.fail(p, 'memory', problem);
+    }
     if (t['vcpus'] !== undefined) {
       const v = t['vcpus'];
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 4096)
@@ -294,6 +346,29 @@ class Checker {
     }
     if (t['poweroff_command'] !== undefined)
       d.poweroffCommand = this.string(p, 'poweroff_command', t['poweroff_command']);
+    if (t['template_timeout'] !== undefined) {
+      const tp = 'defaults.template_timeout';
+      const tt = this.table(tp, t['template_timeout']);
+      this.onlyKeys(tp, tt, ['build', 'questions'], 'it holds build and questions, in seconds');
+      d.templateTimeouts = {
+        buildMs:
+          tt['build'] === undefined
+            ? DEFAULTS.templateTimeouts.buildMs
+            : this.seconds(tp, 'build', tt['build'], 'build = 1800'),
+        questionsMs:
+          tt['questions'] === undefined
+            ? DEFAULTS.templateTimeouts.questionsMs
+            : this.seconds(tp, 'questions', tt['questions'], 'questions = 30'),
+      };
+    }
+    if (t['ssh_connection_sharing'] !== undefined)
+      d.sshConnectionSharing = this.boolean(
+        p,
+        'ssh_connection_sharing',
+        t['ssh_connection_sharing'],
+      );
+    if (t['ssh_control_dir'] !== undefined)
+      d.sshControlDir = this.path(p, 'ssh_control_dir', t['ssh_control_dir']);
     return d;
   }
 

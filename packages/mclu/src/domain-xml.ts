@@ -1,11 +1,25 @@
-// Domain XML: generating it for new guests, and reading back the few things mclu reports
-// (disks, interfaces, consoles). libvirt writes its XML itself, regularly formed, so a small
-// element scanner is enough; the generator escapes every value it inserts.
+// Domain XML: writing it for new guests, reading back what mclu reports and needs (disks,
+// interfaces, consoles, graphics), and rewriting disk paths for an offline move. All of it
+// through the XML library (xml.ts), so any well-formed XML libvirt writes is read right.
 import type { DomainType } from './config.js';
+import {
+  attribute,
+  buildXml,
+  child,
+  children,
+  parseXml,
+  setAttribute,
+  text,
+  type XmlElement,
+} from './xml.js';
 
 export interface NewDomain {
   name: string;
+  /** Chosen by mclu, so that what it defined can be told apart from a namesake. */
+  uuid: string;
   domainType: DomainType;
+  /** The guest architecture, from the node's capabilities. */
+  arch: string;
   memoryBytes: bigint;
   vcpus: number;
   disk: { path: string; format: string; bus: string };
@@ -13,97 +27,49 @@ export interface NewDomain {
   network: string;
 }
 
-export function escapeXml(text: string): string {
-  return text.replace(
-    /[<>&'"]/g,
-    (c) => `&${{ '<': 'lt', '>': 'gt', '&': 'amp', "'": 'apos', '"': 'quot' }[c]};`,
-  );
+/** Where libvirt logs a guest's serial console on the node. */
+export function serialLogPath(name: string): string {
+  return `/var/log/libvirt/qemu/${name}-serial.log`;
 }
 
-function unescapeXml(text: string): string {
-  return text.replace(
-    /&(lt|gt|amp|apos|quot);/g,
-    (_, e: string) => ({ lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' })[e] ?? '',
-  );
-}
+const DISK_TARGETS: Record<string, string> = { virtio: 'vda', ide: 'hda' };
 
 /** The XML of a new guest: disk, one network interface, a serial console logged on the node. */
 export function domainXml(d: NewDomain): string {
-  const e = escapeXml;
-  const kib = d.memoryBytes / 1024n;
-  const target = d.disk.bus === 'virtio' ? 'vda' : d.disk.bus === 'ide' ? 'hda' : 'sda';
+  const kib = String(d.memoryBytes / 1024n);
   const iface =
     d.network === 'user'
-      ? `    <interface type='user'>\n      <model type='virtio'/>\n    </interface>`
-      : `    <interface type='network'>\n      <source network='${e(d.network)}'/>\n      <model type='virtio'/>\n    </interface>`;
-  return `<domain type='${e(d.domainType)}'>
-  <name>${e(d.name)}</name>
-  <memory unit='KiB'>${kib}</memory>
-  <currentMemory unit='KiB'>${kib}</currentMemory>
-  <vcpu>${d.vcpus}</vcpu>
-  <os>
-    <type arch='x86_64'>hvm</type>
-    <boot dev='hd'/>
-  </os>
-  <features>
-    <acpi/>
-  </features>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='${e(d.disk.format)}'/>
-      <source file='${e(d.disk.path)}'/>
-      <target dev='${target}' bus='${e(d.disk.bus)}'/>
-    </disk>
-${iface}
-    <serial type='pty'>
-      <log file='/var/log/libvirt/qemu/${e(d.name)}-serial.log' append='on'/>
-      <target port='0'/>
-    </serial>
-    <console type='pty'>
-      <target type='serial' port='0'/>
-    </console>
-  </devices>
-</domain>
-`;
-}
-
-interface Element {
-  attrs: Record<string, string>;
-  body: string;
-}
-
-/** Top-level occurrences of <tag ...>...</tag> or <tag .../> in `xml` (not nested ones). */
-function elements(xml: string, tag: string): Element[] {
-  const found: Element[] = [];
-  const open = new RegExp(`<${tag}(\\s[^>]*?)?(/?)>`, 'g');
-  let match: RegExpExecArray | null;
-  while ((match = open.exec(xml)) !== null) {
-    const attrs = attributes(match[1] ?? '');
-    if (match[2] === '/') {
-      found.push({ attrs, body: '' });
-      continue;
-    }
-    const close = xml.indexOf(`</${tag}>`, open.lastIndex);
-    const end = close === -1 ? xml.length : close;
-    found.push({ attrs, body: xml.slice(open.lastIndex, end) });
-    open.lastIndex = end;
-  }
-  return found;
-}
-
-function attributes(text: string): Record<string, string> {
-  const attrs: Record<string, string> = {};
-  for (const m of text.matchAll(/([\w:-]+)\s*=\s*(?:'([^']*)'|"([^"]*)")/g)) {
-    attrs[m[1] ?? ''] = unescapeXml(m[2] ?? m[3] ?? '');
-  }
-  return attrs;
-}
-
-function first(xml: string, tag: string): Element | undefined {
-  return elements(xml, tag)[0];
+      ? { '@_type': 'user', model: { '@_type': 'virtio' } }
+      : { '@_type': 'network', source: { '@_network': d.network }, model: { '@_type': 'virtio' } };
+  return buildXml('domain', {
+    '@_type': d.domainType,
+    name: d.name,
+    uuid: d.uuid,
+    memory: { '@_unit': 'KiB', '#text': kib },
+    currentMemory: { '@_unit': 'KiB', '#text': kib },
+    vcpu: String(d.vcpus),
+    os: { type: { '@_arch': d.arch, '#text': 'hvm' }, boot: { '@_dev': 'hd' } },
+    features: { acpi: '' },
+    on_poweroff: 'destroy',
+    on_reboot: 'restart',
+    on_crash: 'destroy',
+    devices: {
+      disk: {
+        '@_type': 'file',
+        '@_device': 'disk',
+        driver: { '@_name': 'qemu', '@_type': d.disk.format },
+        source: { '@_file': d.disk.path },
+        target: { '@_dev': DISK_TARGETS[d.disk.bus] ?? 'sda', '@_bus': d.disk.bus },
+      },
+      interface: iface,
+      serial: {
+        '@_type': 'pty',
+        log: { '@_file': serialLogPath(d.name), '@_append': 'on' },
+        target: { '@_port': '0' },
+      },
+      console: { '@_type': 'pty', target: { '@_type': 'serial', '@_port': '0' } },
+    },
+  });
 }
 
 export interface DiskDevice {
@@ -125,57 +91,80 @@ export interface InterfaceDevice {
 }
 
 export interface ParsedDomain {
+  uuid: string | null;
   disks: DiskDevice[];
   interfaces: InterfaceDevice[];
   consoles: string[];
   graphics: { type: string; port: string | null; listen: string | null }[];
 }
 
+function devicesOf(domain: XmlElement): XmlElement | undefined {
+  return child(domain, 'devices');
+}
+
+function readDisk(disk: XmlElement): DiskDevice {
+  const source = child(disk, 'source');
+  const pool = attribute(source, 'pool');
+  const volumeName = attribute(source, 'volume');
+  const volume = pool !== null && volumeName !== null ? { pool, name: volumeName } : null;
+  return {
+    device: attribute(disk, 'device') ?? 'disk',
+    source:
+      attribute(source, 'file') ??
+      attribute(source, 'dev') ??
+      attribute(source, 'name') ??
+      (volume ? `${volume.pool}/${volume.name}` : null),
+    volume,
+    target: attribute(child(disk, 'target'), 'dev') ?? '',
+    bus: attribute(child(disk, 'target'), 'bus') ?? '',
+    format: attribute(child(disk, 'driver'), 'type'),
+  };
+}
+
 /** What `info`, `delete` and `migrate` need from a domain's XML. */
 export function parseDomainXml(xml: string): ParsedDomain {
-  const devices = first(xml, 'devices')?.body ?? '';
-  const disks = elements(devices, 'disk').map((disk): DiskDevice => {
-    const source = first(disk.body, 'source')?.attrs ?? {};
-    const target = first(disk.body, 'target')?.attrs ?? {};
-    const driver = first(disk.body, 'driver')?.attrs ?? {};
-    const volume =
-      source['pool'] !== undefined && source['volume'] !== undefined
-        ? { pool: source['pool'], name: source['volume'] }
-        : null;
+  const domain = parseXml(xml, 'domain');
+  const devices = devicesOf(domain);
+  const interfaces = children(devices, 'interface').map((iface): InterfaceDevice => {
+    const source = child(iface, 'source');
     return {
-      device: disk.attrs['device'] ?? 'disk',
+      type: attribute(iface, 'type') ?? '',
+      mac: attribute(child(iface, 'mac'), 'address'),
       source:
-        source['file'] ??
-        source['dev'] ??
-        source['name'] ??
-        (volume ? `${volume.pool}/${volume.name}` : null),
-      volume,
-      target: target['dev'] ?? '',
-      bus: target['bus'] ?? '',
-      format: driver['type'] ?? null,
-    };
-  });
-  const interfaces = elements(devices, 'interface').map((iface): InterfaceDevice => {
-    const source = first(iface.body, 'source')?.attrs ?? {};
-    return {
-      type: iface.attrs['type'] ?? '',
-      mac: first(iface.body, 'mac')?.attrs['address'] ?? null,
-      source: source['network'] ?? source['bridge'] ?? source['dev'] ?? null,
-      model: first(iface.body, 'model')?.attrs['type'] ?? null,
+        attribute(source, 'network') ?? attribute(source, 'bridge') ?? attribute(source, 'dev'),
+      model: attribute(child(iface, 'model'), 'type'),
     };
   });
   // A <console> of a serial port is the same device again: report the serials, and
   // consoles only when there is no serial port.
-  const serials = elements(devices, 'serial');
-  const consoles = (serials.length > 0 ? serials : elements(devices, 'console')).map((c) => {
-    const source = first(c.body, 'source')?.attrs['path'];
-    const log = first(c.body, 'log')?.attrs['file'];
-    return `${c.attrs['type'] ?? '?'}${source ? ` ${source}` : ''}${log ? ` (log ${log})` : ''}`;
+  const serials = children(devices, 'serial');
+  const consoles = (serials.length > 0 ? serials : children(devices, 'console')).map((c) => {
+    const source = attribute(child(c, 'source'), 'path');
+    const log = attribute(child(c, 'log'), 'file');
+    return `${attribute(c, 'type') ?? '?'}${source ? ` ${source}` : ''}${log ? ` (log ${log})` : ''}`;
   });
-  const graphics = elements(devices, 'graphics').map((g) => ({
-    type: g.attrs['type'] ?? '',
-    port: g.attrs['port'] ?? null,
-    listen: g.attrs['listen'] ?? null,
+  const graphics = children(devices, 'graphics').map((g) => ({
+    type: attribute(g, 'type') ?? '',
+    port: attribute(g, 'port'),
+    listen: attribute(g, 'listen'),
   }));
-  return { disks, interfaces, consoles, graphics };
+  return {
+    uuid: text(child(domain, 'uuid')),
+    disks: children(devices, 'disk').map(readDisk),
+    interfaces,
+    consoles,
+    graphics,
+  };
+}
+
+/** The same domain XML with the file disks at `moves`' keys pointing at their values. */
+export function withDiskPaths(xml: string, moves: ReadonlyMap<string, string>): string {
+  const domain = parseXml(xml, 'domain');
+  for (const disk of children(devicesOf(domain), 'disk')) {
+    const source = child(disk, 'source');
+    const file = attribute(source, 'file');
+    const moved = file === null ? undefined : moves.get(file);
+    if (source !== undefined && moved !== undefined) setAttribute(source, 'file', moved);
+  }
+  return buildXml('domain', domain);
 }

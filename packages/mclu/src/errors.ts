@@ -64,7 +64,13 @@ export class TemplateError extends McluError {
 /** A step of a multi-step operation failed (boot, migrate, delete...): says which. */
 export class OperationError extends McluError {
   constructor(
-    code: 'BOOT_FAILED' | 'MIGRATE_FAILED' | 'NO_ROOM' | 'TOOL_MISSING' | 'OPERATION_FAILED',
+    code:
+      | 'BOOT_FAILED'
+      | 'MIGRATE_FAILED'
+      | 'NO_ROOM'
+      | 'TOOL_MISSING'
+      | 'OPERATION_FAILED'
+      | 'INTERRUPTED',
     message: string,
     options?: ErrorOptions,
   ) {
@@ -75,4 +81,9 @@ export class OperationError extends McluError {
 /** The message of anything thrown, for error texts that wrap another error. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** True for the error an aborted operation ends with (mclu was interrupted). */
+export function isAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
 }

@@ -1,10 +1,18 @@
 // Finding a guest in the cluster, and what can be done to one that exists: lifecycle,
 // details, deletion.
+import { dirname } from 'node:path';
 import type { Cluster, OnlineSession } from './cluster.js';
 import { parseDomainXml, type DiskDevice, type InterfaceDevice } from './domain-xml.js';
 import { GuestError, messageOf, OperationError } from './errors.js';
 import { ErrorCode, UndefineFlags } from '@tsvirt/libvirt';
-import { libvirtErrorNumber, type DomainRef, type DomainState } from './node-api.js';
+import {
+  libvirtErrorNumber,
+  type DomainRef,
+  type DomainState,
+  type NodeApi,
+  type StorageVolRef,
+} from './node-api.js';
+import { DISK_FORMATS, findImagesPool, findVolume } from './storage.js';
 
 export interface GuestLocation {
   session: OnlineSession;
@@ -201,11 +209,14 @@ export interface DeleteResult {
   removedDisks: string[];
   /** Disks that are not libvirt volumes, or that could not be removed, with the reason. */
   keptDisks: { path: string; reason: string }[];
+  /** Disks named by the guest that did not exist (an interrupted boot's guest has none). */
+  absentDisks: string[];
 }
 
 /** Stops (hard) and undefines the guest, then removes its disks (the volumes named by
- *  its XML). A disk that is not a volume is left alone and reported. */
-export async function deleteGuest(guest: GuestLocation): Promise<DeleteResult> {
+ *  its XML). A disk that is not a volume is left alone and reported; one that would be in
+ *  the images directory but is not there is reported as absent. */
+export async function deleteGuest(guest: GuestLocation, images: string): Promise<DeleteResult> {
   const { api } = guest.session;
   const xml = await api.getDomainXml(guest.domain, 0);
   const { disks } = parseDomainXml(xml);
@@ -215,7 +226,7 @@ export async function deleteGuest(guest: GuestLocation): Promise<DeleteResult> {
     guest.domain,
     UndefineFlags.MANAGED_SAVE | UndefineFlags.SNAPSHOTS_METADATA | UndefineFlags.NVRAM,
   );
-  const result: DeleteResult = { removedDisks: [], keptDisks: [] };
+  const result: DeleteResult = { removedDisks: [], keptDisks: [], absentDisks: [] };
   for (const disk of disks) {
     if (disk.device !== 'disk' || disk.source === null) continue;
     try {
@@ -228,8 +239,58 @@ export async function deleteGuest(guest: GuestLocation): Promise<DeleteResult> {
       await api.deleteStorageVol(vol, 0);
       result.removedDisks.push(disk.source);
     } catch (error) {
-      result.keptDisks.push({ path: disk.source, reason: messageOf(error) });
+      if (libvirtErrorNumber(error) === ErrorCode.NO_STORAGE_VOL && dirname(disk.source) === images)
+        result.absentDisks.push(disk.source);
+      else result.keptDisks.push({ path: disk.source, reason: messageOf(error) });
     }
   }
   return result;
+}
+
+/** A volume named like a boot's disk (NAME.qcow2, NAME.raw) that no guest of its node
+ *  uses: what an interrupted boot, or a failed migration, leaves. */
+export interface LoneVolume {
+  session: OnlineSession;
+  vol: StorageVolRef;
+  path: string;
+}
+
+/** The lone volumes of `name` on the node given, or on every reachable node. */
+export async function findLoneVolumes(
+  cluster: Cluster,
+  name: string,
+  nodeName: string | null,
+): Promise<LoneVolume[]> {
+  const sessions = nodeName === null ? cluster.online() : [cluster.session(nodeName)];
+  const found = await Promise.all(
+    sessions.map(async (session): Promise<LoneVolume[]> => {
+      const { api } = session;
+      const pool = await findImagesPool(api, cluster.config.defaults.images);
+      if (pool === null) return [];
+      await api.refreshStoragePool(pool);
+      const volumes: LoneVolume[] = [];
+      for (const format of DISK_FORMATS) {
+        const vol = await findVolume(api, pool, `${name}.${format}`);
+        if (vol !== null) volumes.push({ session, vol, path: await api.getStorageVolPath(vol) });
+      }
+      if (volumes.length === 0) return [];
+      const used = await disksInUse(api);
+      return volumes.filter((v) => !used.has(v.path));
+    }),
+  );
+  return found.flat();
+}
+
+/** Every disk path a guest of the node names. */
+async function disksInUse(api: NodeApi): Promise<Set<string>> {
+  const domains = await api.listAllDomains(0);
+  const xmls = await Promise.all(domains.map((d) => api.getDomainXml(d, 0)));
+  return new Set(
+    xmls.flatMap((xml) => parseDomainXml(xml).disks.flatMap((d) => (d.source ? [d.source] : []))),
+  );
+}
+
+export async function deleteLoneVolumes(volumes: readonly LoneVolume[]): Promise<string[]> {
+  for (const { session, vol } of volumes) await session.api.deleteStorageVol(vol, 0);
+  return volumes.map((v) => `${v.path} on ${v.session.node.name}`);
 }

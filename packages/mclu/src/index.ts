@@ -9,7 +9,21 @@ export {
   TemplateError,
   OperationError,
 } from './errors.js';
-export { parseSize, formatSize } from './size.js';
+export { parseSize, formatSize, SIZE_RULE } from './size.js';
+export { checkGuestName, GUEST_NAME_RULE } from './names.js';
+export { distrust, readTrustedFile, UntrustedFileError } from './trust.js';
+export { sshOptions, controlDir, CONTROL_PERSIST_SECONDS } from './ssh.js';
+export {
+  UndoStack,
+  describeUndo,
+  describeLeftovers,
+  type UndoEntry,
+  type UndoReport,
+  type Leftover,
+} from './undo.js';
+export { claimName, removeDefinitionIfOurs } from './claim.js';
+export { checkBootNode, networkProblem } from './preflight.js';
+export { guestArchitecture } from './capabilities.js';
 export {
   loadConfig,
   parseConfig,
@@ -23,7 +37,6 @@ export {
   Cluster,
   configuredNode,
   type Connector,
-  type ConnectSettings,
   type NodeSession,
   type OnlineSession,
 } from './cluster.js';
@@ -45,6 +58,9 @@ export {
   waitForState,
   guestInfo,
   deleteGuest,
+  findLoneVolumes,
+  deleteLoneVolumes,
+  type LoneVolume,
   type GuestLocation,
   type GuestInfo,
   type LifecycleAction,
@@ -52,7 +68,10 @@ export {
 } from './guests.js';
 export {
   bootGuest,
+  prepareBoot,
   choosePlacement,
+  type PreparedBoot,
+  type OperationControl,
   type BootRequest,
   type BootResult,
   type BootEvents,
@@ -72,10 +91,17 @@ export {
   type Template,
   type TemplateAnswers,
 } from './templates.js';
-export { domainXml, parseDomainXml, type NewDomain, type ParsedDomain } from './domain-xml.js';
+export {
+  domainXml,
+  parseDomainXml,
+  withDiskPaths,
+  type NewDomain,
+  type ParsedDomain,
+} from './domain-xml.js';
 export {
   ensureImagesPool,
-  uploadNewVolume,
+  uploadFile,
+  copyStream,
   IMAGES_POOL_NAME,
   type ProgressCallback,
 } from './storage.js';

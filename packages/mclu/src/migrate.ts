@@ -1,14 +1,33 @@
 // `migrate GUEST NODE`: a running guest moves live (peer to peer, driven by the source
 // daemon, disks copied because node storage is not shared); a stopped guest is moved
 // offline (disks streamed node to node through the two libvirt connections, then the
-// definition). Either way the guest ends on the target only.
+// definition). Either way the guest ends on the target only, or, on failure, stays on the
+// source with nothing left on the target (its partial copies are removed, or named with
+// the command that removes them when the target cannot be reached).
+import { basename } from 'node:path';
+import { removeDefinitionIfOurs } from './claim.js';
 import type { Cluster, OnlineSession } from './cluster.js';
-import { escapeXml, parseDomainXml, type DiskDevice } from './domain-xml.js';
-import { GuestError, messageOf, OperationError } from './errors.js';
+import { parseDomainXml, withDiskPaths, type DiskDevice } from './domain-xml.js';
+import { GuestError, isAbort, messageOf, OperationError } from './errors.js';
 import { findGuests, type GuestLocation } from './guests.js';
-import { MigrateFlags, UndefineFlags } from '@tsvirt/libvirt';
-import type { DomainState, NodeApi, StorageVolRef } from './node-api.js';
-import { emptyVolumeXml, ensureImagesPool, pump, type ProgressCallback } from './storage.js';
+import { ErrorCode, MigrateFlags, UndefineFlags } from '@tsvirt/libvirt';
+import {
+  libvirtErrorNumber,
+  type DomainState,
+  type NodeApi,
+  type StorageVolRef,
+} from './node-api.js';
+import { checkRoom } from './preflight.js';
+import { formatSize } from './size.js';
+import {
+  copyStream,
+  DISK_FORMATS,
+  emptyVolumeXml,
+  ensureImagesPool,
+  type ProgressCallback,
+} from './storage.js';
+import type { OperationControl } from './boot.js';
+import { describeUndo, UndoStack, type UndoEntry } from './undo.js';
 
 export interface MigrateResult {
   name: string;
@@ -32,11 +51,105 @@ export const LIVE_MIGRATION_FLAGS =
   MigrateFlags.UNDEFINE_SOURCE |
   MigrateFlags.NON_SHARED_DISK;
 
+/** A disk of the guest that is a libvirt volume on the source, with its size. */
+interface SourceDisk {
+  disk: DiskDevice & { source: string };
+  vol: StorageVolRef;
+  allocation: bigint;
+}
+
+async function sourceDisks(guest: GuestLocation, disks: DiskDevice[]): Promise<SourceDisk[]> {
+  const { api } = guest.session;
+  return Promise.all(
+    disks.map(async (disk) => {
+      const path = disk.source ?? '';
+      const vol = await api.lookupStorageVolByPath(path).catch(() => {
+        throw new OperationError(
+          'MIGRATE_FAILED',
+          `disk ${path} of ${guest.domain.name} is not a libvirt volume on ${guest.session.node.name}, so it cannot be copied; put it in a storage pool`,
+        );
+      });
+      const { allocation } = await api.getStorageVolInfo(vol);
+      return { disk: { ...disk, source: path }, vol, allocation };
+    }),
+  );
+}
+
+/** The command that removes a copy left on the target: `mclu delete` when the volume is
+ *  named like a boot's (NAME.FORMAT), else virsh. */
+function removeCopyCommand(
+  target: OnlineSession,
+  name: string,
+  volume: string,
+  path: string,
+): string {
+  return DISK_FORMATS.some((f) => volume === `${name}.${f}`)
+    ? `mclu delete ${target.node.name}:${name}`
+    : `virsh -c '${target.node.uri}' vol-delete '${path}'`;
+}
+
+/** Removes a copy on the target, unless the guest is defined there after all (a migration
+ *  whose answer was lost may have gone through: its disk must stay). */
+async function removeCopy(api: NodeApi, name: string, path: string): Promise<void> {
+  const there = await api.lookupDomainByName(name).catch(() => null);
+  if (there !== null)
+    throw new Error(`kept: ${name} is defined on this node (the migration may have gone through)`);
+  let vol: StorageVolRef;
+  try {
+    vol = await api.lookupStorageVolByPath(path);
+  } catch (error) {
+    if (libvirtErrorNumber(error) === ErrorCode.NO_STORAGE_VOL) return;
+    throw error;
+  }
+  await api.deleteStorageVol(vol, 0);
+}
+
+/** Before anything moves: the target has the memory (live) and the disk space, and no
+ *  volume where the copies go. */
+async function checkTarget(
+  guest: GuestLocation,
+  target: OnlineSession,
+  disks: SourceDisk[],
+  live: boolean,
+  images: string,
+): Promise<void> {
+  const name = guest.domain.name;
+  const pool = await ensureImagesPool(target.api, images);
+  if (live) {
+    const [info, free] = await Promise.all([
+      guest.session.api.getDomainInfo(guest.domain),
+      target.api.getFreeMemory(),
+    ]);
+    if (free < info.memoryBytes) {
+      throw new OperationError(
+        'NO_ROOM',
+        `${target.node.name} has ${formatSize(free)} of free memory and ${name} uses ${formatSize(info.memoryBytes)}; free some memory there, or choose another node`,
+      );
+    }
+  }
+  const total = disks.reduce((sum, d) => sum + d.allocation, 0n);
+  await checkRoom(target.api, pool, total, target.node.name, `the copy of ${name}'s disks`);
+  for (const { disk, vol } of disks) {
+    const atPath = await target.api.lookupStorageVolByPath(disk.source).catch(() => null);
+    const byName = live
+      ? null
+      : await target.api.lookupStorageVolByName(pool, vol.name).catch(() => null);
+    if (atPath !== null || byName !== null) {
+      throw new GuestError(
+        'GUEST_EXISTS',
+        name,
+        `${target.node.name} already has a volume ${atPath !== null ? disk.source : vol.name}, where ${name}'s disk would go; remove it there first (${removeCopyCommand(target, name, vol.name, disk.source)})`,
+      );
+    }
+  }
+}
+
 export async function migrateGuest(
   cluster: Cluster,
   guest: GuestLocation,
   targetName: string,
   events: MigrateEvents = {},
+  control: OperationControl = {},
 ): Promise<MigrateResult> {
   const source = guest.session;
   const target = cluster.session(targetName);
@@ -52,43 +165,110 @@ export async function migrateGuest(
     );
   }
   const xml = await source.api.getDomainXml(guest.domain, 0);
-  const disks = parseDomainXml(xml).disks.filter((d) => d.device === 'disk' && d.source !== null);
   const { state } = await source.api.getDomainInfo(guest.domain);
-  const running = state === 'running' || state === 'paused';
+  const live = state === 'running' || state === 'paused';
+  const disks = await sourceDisks(
+    guest,
+    parseDomainXml(xml).disks.filter((d) => d.device === 'disk' && d.source !== null),
+  );
+  await checkTarget(guest, target, disks, live, cluster.config.defaults.images);
+  const undo = control.undo ?? new UndoStack();
   try {
-    await ensureImagesPool(target.api, cluster.config.defaults.images);
-    const removed = running
-      ? await migrateLive(guest, target, disks, events)
-      : await moveOffline(guest, target, xml, disks, cluster.config.defaults.images, events);
+    const removed = live
+      ? await migrateLive(guest, target, disks, undo, events, control.signal)
+      : await moveOffline(
+          guest,
+          target,
+          xml,
+          disks,
+          cluster.config.defaults.images,
+          undo,
+          events,
+          control.signal,
+        );
     const moved = await target.api.lookupDomainByName(name);
     return {
       name,
       from: source.node.name,
       to: target.node.name,
-      mode: running ? 'live' : 'offline',
+      mode: live ? 'live' : 'offline',
       state: (await target.api.getDomainInfo(moved)).state,
       removedSourceDisks: removed,
     };
   } catch (error) {
-    if (error instanceof OperationError) throw error;
+    // Asked first: the undo may connect to the target again.
+    const targetDown = !(await answers(cluster, targetName));
+    const report = await undo.unwind(cluster);
+    const tail = [await sourceState(guest), describeUndo(report)]
+      .filter((l) => l !== '')
+      .join('\n');
+    if (isAbort(error)) {
+      throw new OperationError('INTERRUPTED', `migration of ${name} interrupted\n${tail}`, {
+        cause: error,
+      });
+    }
+    const cause = targetDown
+      ? `${targetName} stopped answering during the migration (${messageOf(error)})`
+      : messageOf(error);
     throw new OperationError(
       'MIGRATE_FAILED',
-      `migration of ${name} from ${source.node.name} to ${targetName} failed: ${messageOf(error)}`,
+      `migration of ${name} from ${source.node.name} to ${targetName} failed: ${cause}\n${tail}`,
       { cause: error },
     );
+  }
+}
+
+/** Whether the node still answers (a call within a few seconds). */
+async function answers(cluster: Cluster, nodeName: string): Promise<boolean> {
+  const session = cluster.sessions.find((s) => s.node.name === nodeName);
+  if (session?.state !== 'on') return false;
+  let timer: NodeJS.Timeout | undefined;
+  const ok = await Promise.race([
+    session.api.getNodeInfo().then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 3000))),
+  ]);
+  clearTimeout(timer);
+  return ok;
+}
+
+/** Where the guest is after a failed migration, for the message. */
+async function sourceState(guest: GuestLocation): Promise<string> {
+  const { api, node } = guest.session;
+  const name = guest.domain.name;
+  try {
+    const { state } = await api.getDomainInfo(await api.lookupDomainByName(name));
+    return `${name} is still ${state} on ${node.name}`;
+  } catch (error) {
+    return libvirtErrorNumber(error) === ErrorCode.NO_DOMAIN
+      ? `${name} is no longer defined on ${node.name}: check \`mclu list --all\``
+      : `${name}'s state on ${node.name} is unknown: ${messageOf(error)}`;
   }
 }
 
 async function migrateLive(
   guest: GuestLocation,
   target: OnlineSession,
-  disks: DiskDevice[],
+  disks: SourceDisk[],
+  undo: UndoStack,
   events: MigrateEvents,
+  signal: AbortSignal | undefined,
 ): Promise<string[]> {
   const { api } = guest.session;
-  events.onStep?.(
-    `migrating ${guest.domain.name} live to ${target.node.name}, copying ${disks.length} disk(s)`,
-  );
+  const name = guest.domain.name;
+  // libvirt creates the target's disks itself, at the same paths; a failed migration
+  // leaves them behind, so they are on the undo stack from the start.
+  for (const { disk, vol } of disks) {
+    undo.add({
+      node: target.node.name,
+      what: `the partial copy ${disk.source}`,
+      undo: (a) => removeCopy(a, name, disk.source),
+      removeWith: removeCopyCommand(target, name, vol.name, disk.source),
+    });
+  }
+  events.onStep?.(`migrating ${name} live to ${target.node.name}, copying ${disks.length} disk(s)`);
   let polling = true;
   const poller = (async () => {
     while (polling) {
@@ -98,27 +278,34 @@ async function migrateLive(
       if (job !== null && job.dataTotal > 0n) events.onProgress?.(job.dataProcessed, job.dataTotal);
     }
   })();
+  // An interruption cancels the migration job on the source (the guest stays there).
+  const onAbort = (): void => void abortJob(api, guest);
+  signal?.addEventListener('abort', onAbort);
   try {
     await api.migrateToUri3(guest.domain, target.node.uri, {}, LIVE_MIGRATION_FLAGS);
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     polling = false;
     await poller;
   }
+  signal?.throwIfAborted();
+  undo.commit();
   // The source definition is gone (UNDEFINE_SOURCE); its disk files are not: remove them.
   return removeVolumes(api, disks);
 }
 
-async function removeVolumes(api: NodeApi, disks: DiskDevice[]): Promise<string[]> {
+async function abortJob(api: NodeApi, guest: GuestLocation): Promise<void> {
+  await api.abortDomainJob(guest.domain).catch(() => undefined);
+}
+
+async function removeVolumes(api: NodeApi, disks: SourceDisk[]): Promise<string[]> {
   const removed: string[] = [];
-  for (const disk of disks) {
-    if (disk.source === null) continue;
-    const vol = await api.lookupStorageVolByPath(disk.source).catch(() => null);
+  for (const { disk, vol } of disks) {
     if (
-      vol !== null &&
-      (await api.deleteStorageVol(vol, 0).then(
+      await api.deleteStorageVol(vol, 0).then(
         () => true,
         () => false,
-      ))
+      )
     )
       removed.push(disk.source);
   }
@@ -129,46 +316,58 @@ async function moveOffline(
   guest: GuestLocation,
   target: OnlineSession,
   xml: string,
-  disks: DiskDevice[],
+  disks: SourceDisk[],
   images: string,
+  undo: UndoStack,
   events: MigrateEvents,
+  signal: AbortSignal | undefined,
 ): Promise<string[]> {
   const source = guest.session.api;
+  const name = guest.domain.name;
   const pool = await ensureImagesPool(target.api, images);
-  const created: StorageVolRef[] = [];
-  let newXml = xml;
-  try {
-    for (const disk of disks) {
-      const path = disk.source ?? '';
-      const sourceVol = await source.lookupStorageVolByPath(path).catch(() => {
-        throw new OperationError(
-          'MIGRATE_FAILED',
-          `disk ${path} of ${guest.domain.name} is not a libvirt volume on ${guest.session.node.name}, so it cannot be copied; put it in a storage pool`,
-        );
-      });
-      const info = await source.getStorageVolInfo(sourceVol);
-      events.onStep?.(`copying ${path} to ${target.node.name}`);
-      const targetVol = await target.api.createStorageVolXml(
-        pool,
-        emptyVolumeXml(sourceVol.name),
-        0,
-      );
-      created.push(targetVol);
-      const from = await source.downloadStorageVol(sourceVol, 0n, 0n, 0);
-      const to = await target.api.uploadStorageVol(targetVol, 0n, 0n, 0);
-      await pump(from, to, info.allocation, events.onProgress);
-      const newPath = await target.api.getStorageVolPath(targetVol);
-      newXml = newXml.split(`'${escapeXml(path)}'`).join(`'${escapeXml(newPath)}'`);
-    }
-    await target.api.refreshStoragePool(pool);
-    await target.api.defineDomainXml(newXml, 0);
-  } catch (error) {
-    for (const vol of created) await target.api.deleteStorageVol(vol, 0).catch(() => undefined);
-    throw error;
+  const moves = new Map<string, string>();
+  for (const { disk, vol, allocation } of disks) {
+    events.onStep?.(`copying ${disk.source} to ${target.node.name}`);
+    const entry: UndoEntry = {
+      node: target.node.name,
+      what: `the partial copy ${basename(disk.source)} in ${images}`,
+      undo: (a) => removeCopy(a, name, `${images}/${vol.name}`),
+      removeWith: removeCopyCommand(target, name, vol.name, `${images}/${vol.name}`),
+    };
+    const targetVol = await undo.track(entry, () =>
+      target.api.createStorageVolXml(pool, emptyVolumeXml(vol.name), 0),
+    );
+    const from = await source.downloadStorageVol(vol, 0n, 0n, 0);
+    const to = await target.api.uploadStorageVol(targetVol, 0n, 0n, 0);
+    await copyStream(from, to, allocation, events.onProgress, signal);
+    moves.set(disk.source, await target.api.getStorageVolPath(targetVol));
   }
-  await source.undefineDomain(
-    guest.domain,
-    UndefineFlags.MANAGED_SAVE | UndefineFlags.SNAPSHOTS_METADATA | UndefineFlags.NVRAM,
+  signal?.throwIfAborted();
+  await target.api.refreshStoragePool(pool);
+  const uuid = guest.domain.uuid;
+  await undo.track(
+    {
+      node: target.node.name,
+      what: `the definition of ${name}`,
+      undo: (a) => removeDefinitionIfOurs(a, name, uuid),
+      removeWith: `mclu delete ${target.node.name}:${name}`,
+    },
+    () => target.api.defineDomainXml(withDiskPaths(xml, moves), 0),
   );
+  signal?.throwIfAborted();
+  undo.commit();
+  // The guest is on the target now; what follows only tidies the source.
+  try {
+    await source.undefineDomain(
+      guest.domain,
+      UndefineFlags.MANAGED_SAVE | UndefineFlags.SNAPSHOTS_METADATA | UndefineFlags.NVRAM,
+    );
+  } catch (error) {
+    throw new OperationError(
+      'MIGRATE_FAILED',
+      `${name} was copied to ${target.node.name} and is defined there, but its old definition on ${guest.session.node.name} could not be removed (${messageOf(error)}); remove it with \`mclu delete ${guest.session.node.name}:${name}\``,
+      { cause: error },
+    );
+  }
   return removeVolumes(source, disks);
 }

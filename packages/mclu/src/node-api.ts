@@ -9,6 +9,7 @@ import type {
   InterfaceAddresses,
   JobInfo,
   MigrateParams,
+  NetworkRef,
   NodeInfo,
   StoragePoolRef,
   StorageVolRef,
@@ -32,6 +33,8 @@ export interface NodeApi {
   readonly uri: string;
   close(): Promise<void>;
   getNodeInfo(): Promise<NodeInfo>;
+  getCapabilities(): Promise<string>;
+  listAllNetworks(flags?: number): Promise<NetworkRef[]>;
   getFreeMemory(): Promise<bigint>;
   listAllDomains(flags?: number): Promise<DomainRef[]>;
   getAllDomainStats(stats: number, flags?: number): Promise<DomainStatsRecord[]>;
@@ -56,6 +59,7 @@ export interface NodeApi {
     flags: number,
   ): Promise<void>;
   getJobInfo(domain: DomainRef): Promise<JobInfo>;
+  abortDomainJob(domain: DomainRef): Promise<void>;
   openConsole(domain: DomainRef, devName?: string | null, flags?: number): Promise<LibvirtStream>;
   listAllStoragePools(flags?: number): Promise<StoragePoolRef[]>;
   lookupStoragePoolByTargetPath(path: string): Promise<StoragePoolRef>;

@@ -2,19 +2,21 @@
 // (created when the node has none), volumes in it, and bytes moved through libvirt streams,
 // so that no file transfer tool is needed beside the libvirt connection.
 import { ErrorCode } from '@tsvirt/libvirt';
-import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { Readable, Writable } from 'node:stream';
-import { escapeXml } from './domain-xml.js';
-import type { LibvirtStream, NodeApi, StoragePoolRef, StorageVolRef } from './node-api.js';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { NodeApi, StoragePoolRef, StorageVolRef } from './node-api.js';
 import { libvirtErrorNumber } from './node-api.js';
+import { buildXml } from './xml.js';
 
 /** (done, total) in bytes. */
 export type ProgressCallback = (done: bigint, total: bigint) => void;
 
 const POOL_RUNNING = 2;
 export const IMAGES_POOL_NAME = 'mclu-images';
+/** The disk formats mclu writes; a boot's volume is NAME.FORMAT. */
+export const DISK_FORMATS = ['qcow2', 'raw'] as const;
 
 /** The active pool whose target is `dir`, defining, building and starting one if needed. */
 export async function ensureImagesPool(api: NodeApi, dir: string): Promise<StoragePoolRef> {
@@ -24,7 +26,7 @@ export async function ensureImagesPool(api: NodeApi, dir: string): Promise<Stora
   } catch (error) {
     if (libvirtErrorNumber(error) !== ErrorCode.NO_STORAGE_POOL) throw error;
     pool = await api.defineStoragePoolXml(
-      `<pool type='dir'><name>${IMAGES_POOL_NAME}</name><target><path>${escapeXml(dir)}</path></target></pool>`,
+      buildXml('pool', { '@_type': 'dir', name: IMAGES_POOL_NAME, target: { path: dir } }),
     );
     await api.buildStoragePool(pool, 0);
     await api.setStoragePoolAutostart(pool, true);
@@ -35,56 +37,89 @@ export async function ensureImagesPool(api: NodeApi, dir: string): Promise<Stora
   return pool;
 }
 
+/** The pool over `dir` if the node has one (none: null), without creating anything. */
+export async function findImagesPool(api: NodeApi, dir: string): Promise<StoragePoolRef | null> {
+  try {
+    return await api.lookupStoragePoolByTargetPath(dir);
+  } catch (error) {
+    if (libvirtErrorNumber(error) === ErrorCode.NO_STORAGE_POOL) return null;
+    throw error;
+  }
+}
+
+/** Bytes the pool can still take (refreshed just before). */
+export async function poolAvailable(api: NodeApi, pool: StoragePoolRef): Promise<bigint> {
+  return (await api.getStoragePoolInfo(pool)).available;
+}
+
 /** An empty file-backed volume, to be filled by an upload. It is created raw and empty on
  *  purpose: a volume created as qcow2 would get a header from qemu-img that an upload of a
  *  shorter image would not fully overwrite. libvirt probes the real format on refresh. */
 export function emptyVolumeXml(name: string): string {
-  return `<volume><name>${escapeXml(name)}</name><capacity unit='bytes'>0</capacity><target><format type='raw'/></target></volume>`;
+  return buildXml('volume', {
+    name,
+    capacity: { '@_unit': 'bytes', '#text': '0' },
+    target: { format: { '@_type': 'raw' } },
+  });
 }
 
-/** Writes a readable's bytes into a libvirt stream, reporting progress, then waits for the
- *  daemon to confirm the whole transfer. */
-export async function pump(
-  source: Readable,
-  sink: LibvirtStream | Writable,
-  total: bigint,
-  onProgress?: ProgressCallback,
-): Promise<void> {
-  let done = 0n;
-  try {
-    for await (const chunk of source) {
-      const buffer = chunk as Buffer;
-      if (!sink.write(buffer)) await once(sink, 'drain');
-      done += BigInt(buffer.length);
-      onProgress?.(done, total);
-    }
-  } catch (error) {
-    if ('abort' in sink) await sink.abort().catch(() => undefined);
-    throw error;
-  }
-  sink.end();
-  if ('finish' in sink) await sink.finish();
-  else await once(sink, 'finish');
-}
-
-/** Uploads a local file into a new volume of the pool; returns the volume and its path. */
-export async function uploadNewVolume(
+/** The volume of that name in the pool, or null. */
+export async function findVolume(
   api: NodeApi,
   pool: StoragePoolRef,
   name: string,
-  file: string,
-  onProgress?: ProgressCallback,
-): Promise<{ vol: StorageVolRef; path: string }> {
-  const { size } = await stat(file);
-  const bytes = BigInt(size);
-  const vol = await api.createStorageVolXml(pool, emptyVolumeXml(name), 0);
+): Promise<StorageVolRef | null> {
   try {
-    const stream = await api.uploadStorageVol(vol, 0n, bytes, 0);
-    await pump(createReadStream(file), stream, bytes, onProgress);
-    await api.refreshStoragePool(pool);
-    return { vol, path: await api.getStorageVolPath(vol) };
+    return await api.lookupStorageVolByName(pool, name);
   } catch (error) {
-    await api.deleteStorageVol(vol, 0).catch(() => undefined);
+    if (libvirtErrorNumber(error) === ErrorCode.NO_STORAGE_VOL) return null;
     throw error;
   }
+}
+
+/** Deletes a volume by pool and name; nothing to do when it is not there. */
+export async function deleteVolumeIfPresent(
+  api: NodeApi,
+  poolName: string,
+  name: string,
+): Promise<void> {
+  const pool = await api.lookupStoragePoolByName(poolName);
+  // A refresh first: a volume made by an upload that was cut off may not be listed yet.
+  await api.refreshStoragePool(pool).catch(() => undefined);
+  const vol = await findVolume(api, pool, name);
+  if (vol !== null) await api.deleteStorageVol(vol, 0);
+}
+
+/** Copies a readable into a writable (a libvirt stream: the daemon then confirms the end),
+ *  reporting progress. Every error of either side, or an abort, fails the copy and
+ *  destroys both streams (a libvirt stream is then aborted on the daemon's side). */
+export async function copyStream(
+  source: Readable,
+  sink: Writable,
+  total: bigint,
+  onProgress?: ProgressCallback,
+  signal?: AbortSignal,
+): Promise<void> {
+  let done = 0n;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      done += BigInt(chunk.length);
+      onProgress?.(done, total);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(source, counter, sink, signal === undefined ? {} : { signal });
+}
+
+/** Uploads a local file into a volume that exists and is empty. */
+export async function uploadFile(
+  api: NodeApi,
+  vol: StorageVolRef,
+  file: string,
+  onProgress?: ProgressCallback,
+  signal?: AbortSignal,
+): Promise<void> {
+  const bytes = BigInt((await stat(file)).size);
+  const stream = await api.uploadStorageVol(vol, 0n, bytes, 0);
+  await copyStream(createReadStream(file), stream, bytes, onProgress, signal);
 }

@@ -4,28 +4,33 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { bootGuest } from '../boot.js';
+import { bootGuest, prepareBoot } from '../boot.js';
 import { Cluster, configuredNode } from '../cluster.js';
 import { loadConfig, type McluConfig } from '../config.js';
 import { McluError, OperationError, UsageError } from '../errors.js';
 import {
   deleteGuest,
+  deleteLoneVolumes,
   findGuest,
+  findLoneVolumes,
   guestInfo,
   lifecycle,
+  parseGuestSpec,
   waitForState,
   type LifecycleAction,
 } from '../guests.js';
+import { checkGuestName } from '../names.js';
 import { libvirtConnector } from '../libvirt-connector.js';
 import { migrateGuest } from '../migrate.js';
 import { powerOffNode } from '../power.js';
-import { parseSize } from '../size.js';
+import { memoryProblem, parseSize, SIZE_RULE } from '../size.js';
 import { clusterStatus, listGuests } from '../status.js';
 import { findTemplates, queryTemplate, templateSearchPath } from '../templates.js';
 import { runViewer, viewerCommand } from '../viewer.js';
 import { wakeNode } from '../wol.js';
 import { bridgeConsole } from './console.js';
 import * as format from './format.js';
+import { interruptedStatus, withInterrupts } from './interrupt.js';
 import { progressBar } from './progress.js';
 
 const version = (
@@ -76,8 +81,10 @@ function note(text: string): void {
 async function withCluster<T>(
   work: (cluster: Cluster) => Promise<T>,
   nodes?: readonly string[],
+  signal?: AbortSignal,
+  cfg: McluConfig = config(),
 ): Promise<T> {
-  const cluster = await Cluster.open(config(), libvirtConnector, nodes);
+  const cluster = await Cluster.open(cfg, libvirtConnector, nodes, signal);
   try {
     return await work(cluster);
   } finally {
@@ -88,16 +95,25 @@ async function withCluster<T>(
 function sizeOption(name: string, text: string | undefined): bigint | undefined {
   if (text === undefined) return undefined;
   const bytes = parseSize(text);
-  if (bytes === null)
-    throw new UsageError(`--${name} ${text}: not a size; write it like 256M, 2G or 20G`);
+  if (bytes === null) throw new UsageError(`--${name} ${text}: not a size; write ${SIZE_RULE}`);
   return bytes;
 }
 
-function countOption(name: string, text: string | undefined): number | undefined {
+function memoryOption(text: string | undefined): bigint | undefined {
+  const bytes = sizeOption('memory', text);
+  const problem = bytes === undefined ? null : memoryProblem(bytes);
+  if (problem !== null) throw new UsageError(`--memory ${text}: ${problem}`);
+  return bytes;
+}
+
+/** A positive whole number written in decimal digits (no sign, fraction, exponent or hex). */
+function countOption(name: string, text: string | undefined, max: number): number | undefined {
   if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`--${name} ${text}: must be a whole number of at least 1`);
+  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= max))
+    throw new UsageError(
+      `--${name} ${text}: must be a whole number from 1 to ${max}, in decimal digits`,
+    );
   return n;
 }
 
@@ -192,14 +208,28 @@ for (const [name, start] of [
           target,
           start,
           sizeBytes: sizeOption('size', options.size),
-          memoryBytes: sizeOption('memory', options.memory),
-          vcpus: countOption('vcpus', options.vcpus),
+          memoryBytes: memoryOption(options.memory),
+          vcpus: countOption('vcpus', options.vcpus, 4096),
         };
+        checkGuestName(parseGuestSpec(target).name);
+        const cfg = config();
         const bar = progressBar('upload');
         try {
-          const result = await withCluster((cluster) =>
-            bootGuest(cluster, request, { onStep: note, onUploadProgress: bar.update }),
-          );
+          const result = await withInterrupts(async (control) => {
+            const prepared = await prepareBoot(cfg, request, { onStep: note }, control);
+            return withCluster(
+              (cluster) =>
+                bootGuest(
+                  cluster,
+                  prepared,
+                  { onStep: note, onUploadProgress: bar.update },
+                  control,
+                ),
+              undefined,
+              control.signal,
+              cfg,
+            );
+          }, note);
           bar.stop();
           if (result.placed)
             print(`placed ${result.name} on ${result.node} (${result.placementReason ?? ''})\n`);
@@ -235,7 +265,7 @@ program
   .argument('<guest>', 'NAME or NODE:NAME')
   .option('--wait <seconds>', 'wait until it is shut off, failing after this many seconds')
   .action(async (guest: string, options: { wait?: string }) => {
-    const waitSeconds = countOption('wait', options.wait);
+    const waitSeconds = countOption('wait', options.wait, 24 * 3600);
     await withCluster(async (cluster) => {
       const location = await findGuest(cluster, guest);
       await lifecycle(location, 'shutdown');
@@ -261,14 +291,30 @@ program
   .option('-y, --yes', 'do not ask for confirmation')
   .action(async (guest: string, options: { yes?: boolean }) => {
     await withCluster(async (cluster) => {
-      const location = await findGuest(cluster, guest);
+      const location = await findGuest(cluster, guest).catch(async (error: unknown) => {
+        if (!(error instanceof McluError) || error.code !== 'UNKNOWN_GUEST') throw error;
+        // No guest: perhaps the disk an interrupted boot left, under the same name.
+        const spec = parseGuestSpec(guest);
+        checkGuestName(spec.name);
+        const lone = await findLoneVolumes(cluster, spec.name, spec.node);
+        if (lone.length === 0) throw error;
+        const list = lone.map((v) => `${v.path} on ${v.session.node.name}`).join(', ');
+        if (!options.yes)
+          await confirm(
+            `no guest named ${spec.name}, but ${lone.length === 1 ? 'a volume' : 'volumes'} of its name that no guest uses (left by an interrupted boot or migration): ${list}. Remove ${lone.length === 1 ? 'it' : 'them'}?`,
+          );
+        for (const removed of await deleteLoneVolumes(lone)) print(`removed volume ${removed}\n`);
+        return null;
+      });
+      if (location === null) return;
       if (!options.yes)
         await confirm(
           `delete ${location.domain.name} on ${location.session.node.name} and its disks?`,
         );
-      const result = await deleteGuest(location);
+      const result = await deleteGuest(location, cluster.config.defaults.images);
       print(`deleted ${location.domain.name} from ${location.session.node.name}\n`);
       for (const disk of result.removedDisks) print(`  removed disk ${disk}\n`);
+      for (const disk of result.absentDisks) print(`  (disk ${disk} was not there)\n`);
       for (const kept of result.keptDisks) note(`kept disk ${kept.path}: ${kept.reason}`);
     });
   });
@@ -296,11 +342,21 @@ program
   .action(async (guest: string, node: string) => {
     const bar = progressBar('migrate');
     try {
-      const result = await withCluster(async (cluster) =>
-        migrateGuest(cluster, await findGuest(cluster, guest), node, {
-          onStep: note,
-          onProgress: bar.update,
-        }),
+      const result = await withInterrupts(
+        (control) =>
+          withCluster(
+            async (cluster) =>
+              migrateGuest(
+                cluster,
+                await findGuest(cluster, guest),
+                node,
+                { onStep: note, onProgress: bar.update },
+                control,
+              ),
+            undefined,
+            control.signal,
+          ),
+        note,
       );
       bar.stop();
       print(format.formatMigrate(result));
@@ -349,11 +405,13 @@ program
     const found = findTemplates(templateSearchPath(cfg.defaults.templates));
     const answers = await Promise.all(
       found.map((t) =>
-        queryTemplate(t).catch((e: unknown) => ({
-          name: t.name,
-          path: t.path,
-          error: e instanceof Error ? e.message : String(e),
-        })),
+        queryTemplate(t, { timeoutMs: cfg.defaults.templateTimeouts.questionsMs }).catch(
+          (e: unknown) => ({
+            name: t.name,
+            path: t.path,
+            error: e instanceof Error ? e.message : String(e),
+          }),
+        ),
       ),
     );
     if (options.json) printJson(format.templatesJson(answers));
@@ -372,8 +430,15 @@ function report(error: unknown): number {
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   else if (!(error instanceof McluError))
     process.stderr.write('(an unexpected error: run with --debug for the details)\n');
+  if (error instanceof McluError && error.code === 'INTERRUPTED') return interruptedStatus();
   return error instanceof UsageError ? 2 : 1;
 }
+
+// `mclu list | head`: a reader that goes away is not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 try {
   await program.parseAsync(process.argv);

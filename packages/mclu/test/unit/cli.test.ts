@@ -1,7 +1,7 @@
 // The command line's contract that needs no cluster: exit statuses, usage errors, messages.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -44,6 +44,65 @@ void test('usage errors exit with status 2', async () => {
   ]) {
     const run = await mclu(args);
     assert.equal(run.code, 2, `mclu ${args.join(' ')}: ${run.stderr}`);
+  }
+});
+
+void test('strict input: sizes as documented, decimal vcpus, guest names within the rule', async () => {
+  const refused: [string[], RegExp][] = [
+    [
+      ['boot', 'tiny', 'g', '--memory', '1.5K'],
+      /--memory 1\.5K: not a size; write a whole number followed by K, M, G or T/,
+    ],
+    [
+      ['boot', 'tiny', 'g', '--memory', '512K'],
+      /--memory 512K: a guest needs at least 1M of memory/,
+    ],
+    [['boot', 'tiny', 'g', '--size', '0x10M'], /--size 0x10M: not a size/],
+    [
+      ['boot', 'tiny', 'g', '--vcpus', '0x2'],
+      /--vcpus 0x2: must be a whole number from 1 to 4096, in decimal digits/,
+    ],
+    [['boot', 'tiny', 'g', '--vcpus', '0'], /--vcpus 0: must be a whole number from 1 to 4096/],
+    [['boot', 'tiny', 'g', '--vcpus', '1.0'], /--vcpus 1\.0: must be a whole number/],
+    [
+      ['boot', 'tiny', 'n'.repeat(300)],
+      /invalid guest name "n{60}"\.\.\. \(300 characters\): a guest name is 1 to 63 characters: letters, digits, "\.", "_", "\+" and "-", starting with a letter or digit/,
+    ],
+    [['build', 'tiny', 'node1:-x'], /invalid guest name "-x": a guest name is 1 to 63 characters/],
+    [['boot', 'tiny', 'a/b'], /invalid guest name "a\/b"/],
+  ];
+  for (const [args, message] of refused) {
+    const run = await mclu(args);
+    assert.equal(run.code, 2, `mclu ${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+  }
+});
+
+void test('a configuration file writable by others, or its ssh_config, is refused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mclu-cli-'));
+  try {
+    const file = join(dir, 'mclu.conf');
+    await writeFile(file, '[nodes.a]\nhost = "a"\n');
+    await chmod(file, 0o666);
+    const open = await mclu(['-f', file, 'status']);
+    assert.equal(open.code, 1);
+    assert.equal(
+      open.stderr,
+      `mclu: error: ${file}: refusing this configuration file: it is writable by its group and others (mode 0666); fix with chmod go-w\n`,
+    );
+    await chmod(file, 0o644);
+    await writeFile(join(dir, 'ssh_config'), 'ProxyCommand touch /tmp/pwned\n');
+    await chmod(join(dir, 'ssh_config'), 0o646);
+    await writeFile(file, '[defaults]\nssh_config = "ssh_config"\n[nodes.a]\nhost = "a"\n');
+    const proxy = await mclu(['-f', file, 'status']);
+    assert.equal(proxy.code, 1);
+    assert.match(
+      proxy.stderr,
+      /refusing the ssh_config .*\/ssh_config: it is writable by others \(mode 0646\); fix with chmod go-w/,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { configCandidates, parseConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { distrust } from '../../src/trust.js';
 
 const GOOD = `
 [defaults]
@@ -81,7 +82,32 @@ void test('an unknown key is reported with its line, its path and the known keys
 void test('bad values say what is expected', () => {
   assert.match(
     configError('[defaults]\nmemory = "lots"\n[nodes.a]\nhost = "a"\n').message,
-    /line 2: defaults\.memory: must be a size such as "256M"/,
+    /line 2: defaults\.memory: must be a whole number followed by K, M, G or T \(powers of 1024\), e\.g\. "256M"/,
+  );
+  assert.match(
+    configError('[defaults]\nmemory = "1.5G"\n[nodes.a]\nhost = "a"\n').message,
+    /line 2: defaults\.memory: must be a whole number .* \(got "1\.5G"\)/,
+  );
+  assert.match(
+    configError('[defaults]\nmemory = "512K"\n[nodes.a]\nhost = "a"\n').message,
+    /line 2: defaults\.memory: a guest needs at least 1M of memory/,
+  );
+  assert.match(
+    configError('[defaults]\ntemplate_timeout = { build = "long" }\n[nodes.a]\nhost = "a"\n')
+      .message,
+    /defaults\.template_timeout\.build: must be a number of seconds greater than 0, e\.g\. build = 1800/,
+  );
+  assert.match(
+    configError('[defaults]\ntemplate_timeout = { bild = 1 }\n[nodes.a]\nhost = "a"\n').message,
+    /defaults\.template_timeout\.bild: unknown key; it holds build and questions, in seconds/,
+  );
+  assert.match(
+    configError('[defaults]\nssh_connection_sharing = "no"\n[nodes.a]\nhost = "a"\n').message,
+    /line 2: defaults\.ssh_connection_sharing: must be true or false, without quotes/,
+  );
+  assert.match(
+    configError('[defaults]\nvcpus = 2\n[nodes]\n').message,
+    /line 3: nodes: no node in it; add a table per node/,
   );
   assert.match(
     configError('[defaults]\ndomain_type = "xen"\n[nodes.a]\nhost = "a"\n').message,
@@ -96,6 +122,38 @@ void test('bad values say what is expected', () => {
     /line 1: nodes\.a: missing host; add host = "root@a"/,
   );
   assert.match(configError('[defaults]\nvcpus = 2\n').message, /no nodes configured/);
+});
+
+void test('template timeouts and connection sharing have defaults and can be set', () => {
+  const plain = parseConfig('[nodes.a]\nhost = "a"\n', '/etc/mclu/mclu.conf');
+  assert.deepEqual(plain.defaults.templateTimeouts, { buildMs: 1_800_000, questionsMs: 30_000 });
+  assert.equal(plain.defaults.sshConnectionSharing, true);
+  assert.equal(plain.defaults.sshControlDir, null);
+  const set = parseConfig(
+    '[defaults]\ntemplate_timeout = { questions = 5 }\nssh_connection_sharing = false\nssh_control_dir = "cm"\n[nodes.a]\nhost = "a"\n',
+    '/etc/mclu/mclu.conf',
+  );
+  assert.deepEqual(set.defaults.templateTimeouts, { buildMs: 1_800_000, questionsMs: 5000 });
+  assert.equal(set.defaults.sshConnectionSharing, false);
+  assert.equal(set.defaults.sshControlDir, '/etc/mclu/cm');
+});
+
+void test('a configuration file is trusted like OpenSSH trusts its own', () => {
+  const me = 1000;
+  assert.equal(distrust({ uid: me, mode: 0o100644 }, me), null);
+  assert.equal(distrust({ uid: 0, mode: 0o100600 }, me), null);
+  assert.equal(
+    distrust({ uid: me, mode: 0o100664 }, me),
+    'it is writable by its group (mode 0664); fix with chmod go-w',
+  );
+  assert.equal(
+    distrust({ uid: me, mode: 0o100666 }, me),
+    'it is writable by its group and others (mode 0666); fix with chmod go-w',
+  );
+  assert.match(
+    distrust({ uid: 1001, mode: 0o100644 }, me) ?? '',
+    /^it is owned by uid 1001, neither you \(uid 1000\) nor root/,
+  );
 });
 
 void test('the configuration file is looked for in the documented order', () => {

@@ -10,7 +10,8 @@ import type {
   StoragePoolRef,
   StorageVolRef,
 } from '../../src/node-api.js';
-import { DOMAIN_STATES } from '@tsvirt/libvirt';
+import { DOMAIN_STATES, ListNetworksFlags, type NetworkRef } from '@tsvirt/libvirt';
+import { child, parseXml, text } from '../../src/xml.js';
 
 export class FakeLibvirtError extends Error {
   readonly code: number;
@@ -24,6 +25,7 @@ export class FakeLibvirtError extends Error {
 
 export interface FakeDomain {
   name: string;
+  uuid?: string | undefined;
   state: DomainState;
   vcpus: number;
   memoryKiB: number;
@@ -42,6 +44,11 @@ export class FakeNode implements NodeApi {
   calls: string[] = [];
   closed = false;
   failDefine = false;
+  failStart = false;
+  networks: { ref: NetworkRef; active: boolean }[] = [];
+  arch = 'x86_64';
+  poolAvailable = 100n << 30n;
+  domainTypes = ['qemu', 'kvm'];
   cpus = 8;
   memoryBytes = 16n << 30n;
   freeBytes = 8n << 30n;
@@ -62,7 +69,7 @@ export class FakeNode implements NodeApi {
   #ref(d: FakeDomain): DomainRef {
     return {
       name: d.name,
-      uuid: `00000000-0000-0000-0000-${d.name.padStart(12, '0').slice(-12)}`,
+      uuid: d.uuid ?? `00000000-0000-0000-0000-${d.name.padStart(12, '0').slice(-12)}`,
       id: d.state === 'running' ? 1 : -1,
     };
   }
@@ -83,6 +90,20 @@ export class FakeNode implements NodeApi {
       threads: 1,
     });
   }
+  getCapabilities(): Promise<string> {
+    const domains = this.domainTypes.map((t) => `<domain type='${t}'/>`).join('');
+    return Promise.resolve(
+      `<capabilities><host><cpu><arch>${this.arch}</arch></cpu></host><guest><os_type>hvm</os_type><arch name='${this.arch}'>${domains}</arch></guest></capabilities>`,
+    );
+  }
+  listAllNetworks(flags = 0): Promise<NetworkRef[]> {
+    return Promise.resolve(
+      this.networks
+        .filter((n) => !(flags & ListNetworksFlags.ACTIVE) || n.active)
+        .map((n) => n.ref),
+    );
+  }
+  abortDomainJob = notUsed;
   getFreeMemory(): Promise<bigint> {
     return Promise.resolve(this.freeBytes);
   }
@@ -123,12 +144,18 @@ export class FakeNode implements NodeApi {
     this.calls.push('define');
     if (this.failDefine)
       return Promise.reject(new FakeLibvirtError(27, 'XML error: refused by the fake'));
-    const name = /<name>([^<]+)<\/name>/.exec(xml)?.[1] ?? '';
+    const domain = parseXml(xml, 'domain');
+    const name = text(child(domain, 'name')) ?? '';
+    if (this.domains.some((x) => x.name === name))
+      return Promise.reject(
+        new FakeLibvirtError(9, `operation failed: domain '${name}' already exists`),
+      );
     const d: FakeDomain = {
       name,
+      uuid: text(child(domain, 'uuid')) ?? undefined,
       state: 'shut off',
-      vcpus: Number(/<vcpu>(\d+)/.exec(xml)?.[1] ?? 1),
-      memoryKiB: Number(/<memory unit='KiB'>(\d+)/.exec(xml)?.[1] ?? 0),
+      vcpus: Number(text(child(domain, 'vcpu')) ?? 1),
+      memoryKiB: Number(text(child(domain, 'memory')) ?? 0),
       xml,
     };
     this.domains.push(d);
@@ -136,6 +163,8 @@ export class FakeNode implements NodeApi {
   }
   createDomain(ref: DomainRef): Promise<void> {
     this.calls.push(`start ${ref.name}`);
+    if (this.failStart)
+      return Promise.reject(new FakeLibvirtError(1, 'internal error: qemu refused by the fake'));
     this.#find(ref).state = 'running';
     return Promise.resolve();
   }
@@ -181,8 +210,9 @@ export class FakeNode implements NodeApi {
       : Promise.reject(new FakeLibvirtError(49, `Storage pool not found: ${name}`));
   }
   defineStoragePoolXml(xml: string): Promise<StoragePoolRef> {
-    const ref = { name: /<name>([^<]+)/.exec(xml)?.[1] ?? '', uuid: 'u' };
-    this.pools.push({ ref, path: /<path>([^<]+)/.exec(xml)?.[1] ?? '', active: false });
+    const pool = parseXml(xml, 'pool');
+    const ref = { name: text(child(pool, 'name')) ?? '', uuid: 'u' };
+    this.pools.push({ ref, path: text(child(child(pool, 'target'), 'path')) ?? '', active: false });
     this.calls.push(`define pool ${ref.name}`);
     return Promise.resolve(ref);
   }
@@ -202,13 +232,18 @@ export class FakeNode implements NodeApi {
   }
   getStoragePoolInfo(ref: StoragePoolRef) {
     const active = this.pools.find((p) => p.ref.name === ref.name)?.active ?? false;
-    return Promise.resolve({ state: active ? 2 : 0, capacity: 0n, allocation: 0n, available: 0n });
+    return Promise.resolve({
+      state: active ? 2 : 0,
+      capacity: this.poolAvailable,
+      allocation: 0n,
+      available: this.poolAvailable,
+    });
   }
   #path(vol: StorageVolRef): string {
     return `${this.pools.find((p) => p.ref.name === vol.pool)?.path ?? ''}/${vol.name}`;
   }
   createStorageVolXml(pool: StoragePoolRef, xml: string): Promise<StorageVolRef> {
-    const name = /<name>([^<]+)/.exec(xml)?.[1] ?? '';
+    const name = text(child(parseXml(xml, 'volume'), 'name')) ?? '';
     const vol = { pool: pool.name, name, key: '' };
     vol.key = this.#path(vol);
     this.volumes.set(vol.key, { vol, bytes: [] });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatStatus, statusJson } from '../../src/cli/format.js';
-import { formatSize, parseSize } from '../../src/size.js';
+import { formatSize, memoryProblem, parseSize } from '../../src/size.js';
 import type { NodeStatus } from '../../src/status.js';
 
 const G = 2 ** 30;
@@ -93,11 +93,29 @@ void test('sizes parse and format as people write them', () => {
   assert.equal(parseSize('256M'), 256n << 20n);
   assert.equal(parseSize('2G'), 2n << 30n);
   assert.equal(parseSize('20g'), 20n << 30n);
-  assert.equal(parseSize('1.5G'), 3n << 29n);
   assert.equal(parseSize('4096'), 4096n);
-  assert.equal(parseSize('2GiB'), 2n << 30n);
-  assert.equal(parseSize('lots'), null);
-  assert.equal(parseSize('0'), null);
+  assert.equal(parseSize('3T'), 3n << 40n);
+  // Only the documented forms: no fractions, hex, exponents, signs or other units.
+  for (const bad of [
+    '1.5G',
+    '1.5K',
+    '0x2',
+    '0x10M',
+    '1e3',
+    '-1G',
+    '+2G',
+    '2GiB',
+    '2GB',
+    '2 G',
+    'lots',
+    '0',
+    '0M',
+    '',
+  ])
+    assert.equal(parseSize(bad), null, bad);
+  assert.equal(memoryProblem(1536n), 'a guest needs at least 1M of memory');
+  assert.equal(memoryProblem((1n << 20n) + 1n), 'memory is counted in whole KiB (use K, M or G)');
+  assert.equal(memoryProblem(128n << 20n), null);
   assert.equal(formatSize(8n << 30n), '8.0G');
   assert.equal(formatSize(64n << 20n), '64.0M');
 });
