@@ -273,7 +273,7 @@ export async function bootGuest(
     const report = await undo.unwind(cluster);
     const nothingMade = report.undone.length + report.left.length === 0;
     const undone = nothingMade ? '' : `\n${describeUndo(report)}`;
-    if (isAbort(error)) {
+    if (isAbort(error) || signal?.aborted) {
       throw new OperationError(
         'INTERRUPTED',
         `${verb} of ${name} interrupted while ${current}${nothingMade ? '; nothing was left' : undone}`,

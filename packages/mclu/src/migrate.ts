@@ -202,20 +202,28 @@ export async function migrateGuest(
     const tail = [await sourceState(guest), describeUndo(report)]
       .filter((l) => l !== '')
       .join('\n');
-    if (isAbort(error)) {
+    // An interruption cancels the job: libvirt then reports that, not an abort.
+    if (isAbort(error) || control.signal?.aborted) {
       throw new OperationError('INTERRUPTED', `migration of ${name} interrupted\n${tail}`, {
         cause: error,
       });
     }
     const cause = targetDown
       ? `${targetName} stopped answering during the migration (${messageOf(error)})`
-      : messageOf(error);
+      : explainFailure(messageOf(error), source.node.name, targetName);
     throw new OperationError(
       'MIGRATE_FAILED',
       `migration of ${name} from ${source.node.name} to ${targetName} failed: ${cause}\n${tail}`,
       { cause: error },
     );
   }
+}
+
+/** libvirt's words for a migration cut short are its I/O layer's; say what they mean. */
+function explainFailure(message: string, source: string, target: string): string {
+  if (!/End of file while reading data|Connection reset by peer|Broken pipe/i.test(message))
+    return message;
+  return `the migration's connection to ${target} was cut (its qemu or libvirtd stopped, or the network between the nodes failed); libvirt on ${source} said: ${message}`;
 }
 
 /** Whether the node still answers (a call within a few seconds). */

@@ -69,6 +69,18 @@ export async function checkBootNode(
   if (network !== null) throw refused(network);
   const volumeName = `${name}.${defaults.format}`;
   if ((await findVolume(api, pool, volumeName)) !== null) {
+    // Defined meanwhile (a boot of the same name that got there first): its volume.
+    if (
+      await api.lookupDomainByName(name).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw new GuestError(
+        'GUEST_EXISTS',
+        name,
+        `a guest named ${name} already exists on ${node.name}; choose another name or \`mclu delete ${name}\``,
+      );
     throw new GuestError(
       'GUEST_EXISTS',
       name,

@@ -3,7 +3,7 @@
 // connection sharing so that a command after the first one pays no ssh handshake: the first
 // connection to a node becomes a master that lingers CONTROL_PERSIST_SECONDS after its last
 // use, with its control socket in a private (0700) directory.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,21 +80,42 @@ export function connectionSharingOptions(defaults: Defaults): string[] {
 /** Runs one command on the node; resolves with its output, rejects with ssh's message. */
 export function runOverSsh(defaults: Defaults, node: NodeConfig, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
-      'ssh',
-      [...sshOptions(defaults), '--', node.host, command],
-      { timeout: defaults.connectTimeoutMs + 30_000 },
-      (error, stdout, stderr) => {
-        if (error === null) return resolve(stdout);
-        const reason = stderr.trim().split('\n').pop() || error.message;
-        reject(
-          new NodeError(
-            'NODE_COMMAND',
-            node.name,
-            `${node.name}: \`${command}\` over ssh failed: ${reason}`,
-          ),
-        );
-      },
+    const child = spawn('ssh', [...sshOptions(defaults), '--', node.host, command], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = { stdout: '', stderr: '' };
+    child.stdout.on('data', (b: Buffer) => (output.stdout += b.toString()));
+    child.stderr.on(
+      'data',
+      (b: Buffer) => (output.stderr = (output.stderr + b.toString()).slice(-8192)),
     );
+    const timer = setTimeout(() => child.kill('SIGKILL'), defaults.connectTimeoutMs + 30_000);
+    const fail = (reason: string): void =>
+      reject(
+        new NodeError(
+          'NODE_COMMAND',
+          node.name,
+          `${node.name}: \`${command}\` over ssh failed: ${reason}`,
+        ),
+      );
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      fail(error.message);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      // With connection sharing the master may hold ssh's pipes a while longer (a hung
+      // remote command): take what came within a moment, then stop waiting for them.
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        if (code === 0) resolve(output.stdout);
+        else
+          fail(
+            output.stderr.trim().split('\n').pop() ||
+              `ssh exited with ${signal ?? `status ${code}`}`,
+          );
+      }, 200);
+    });
   });
 }

@@ -2,7 +2,8 @@
 // own types): libvirt's domain, capabilities and volume XML are read and written with it,
 // never with regular expressions. Every element is parsed into an object whose children
 // are always arrays (so one disk and three disks look alike); attributes are '@_name'.
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import type * as FastXmlParser from 'fast-xml-parser';
+import { createRequire } from 'node:module';
 
 /** One element: attributes under '@_name', its text under '#text', children by tag. */
 export interface XmlElement {
@@ -11,27 +12,41 @@ export interface XmlElement {
 
 const ATTRIBUTE = '@_';
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: ATTRIBUTE,
-  // Values stay text: a MAC address, "0x00" or "007" must not become numbers.
-  parseTagValue: false,
-  parseAttributeValue: false,
-  alwaysCreateTextNode: true,
-  isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
-});
+// Loaded on first use (its CommonJS build, synchronously): commands that read no XML,
+// such as `status`, do not pay for it at start.
+const require = createRequire(import.meta.url);
+let library: {
+  parser: FastXmlParser.XMLParser;
+  builder: FastXmlParser.XMLBuilder;
+} | null = null;
 
-const builder = new XMLBuilder({
-  ignoreAttributes: false,
-  attributeNamePrefix: ATTRIBUTE,
-  format: true,
-  indentBy: '  ',
-  suppressEmptyNode: true,
-});
+function xmlLibrary(): NonNullable<typeof library> {
+  if (library !== null) return library;
+  const { XMLBuilder, XMLParser } = require('fast-xml-parser') as typeof FastXmlParser;
+  library = {
+    parser: new XMLParser({
+      ignoreAttributes: false,
+      attributeNamePrefix: ATTRIBUTE,
+      // Values stay text: a MAC address, "0x00" or "007" must not become numbers.
+      parseTagValue: false,
+      parseAttributeValue: false,
+      alwaysCreateTextNode: true,
+      isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
+    }),
+    builder: new XMLBuilder({
+      ignoreAttributes: false,
+      attributeNamePrefix: ATTRIBUTE,
+      format: true,
+      indentBy: '  ',
+      suppressEmptyNode: true,
+    }),
+  };
+  return library;
+}
 
 /** The document's root element (`<domain>`, `<capabilities>`...), or throws. */
 export function parseXml(xml: string, root: string): XmlElement {
-  const doc = parser.parse(xml) as XmlElement;
+  const doc = xmlLibrary().parser.parse(xml) as XmlElement;
   const element = children(doc, root)[0];
   if (element === undefined) throw new Error(`not a <${root}> document`);
   return element;
@@ -39,7 +54,7 @@ export function parseXml(xml: string, root: string): XmlElement {
 
 /** Writes a document from a root element; plain values may be strings or nested objects. */
 export function buildXml(root: string, element: XmlInput): string {
-  return builder.build({ [root]: element });
+  return xmlLibrary().builder.build({ [root]: element });
 }
 
 /** What buildXml accepts: attributes as '@_name', text as '#text' or a plain string. */

@@ -32,7 +32,12 @@ import {
   checkNodePrerequisites,
   checkRoot,
 } from './prerequisites.js';
-import { findProcessesUsing, isAlive, stopProcessesUsing } from './processes.js';
+import {
+  findProcessesUsing,
+  isAlive,
+  stopProcessesUsing,
+  type ClusterProcess,
+} from './processes.js';
 import { templatesDir } from './template.js';
 
 export interface ClusterOptions {
@@ -100,6 +105,9 @@ export interface Cluster {
   powerOn(node: ClusterNode): Promise<void>;
   /** Powers a node off: its guests are killed, then its libvirtd, sshd and namespace. */
   powerOff(node: ClusterNode): Promise<void>;
+  /** The processes running in a node now (libvirtd, sshd and its sessions, qemu...), for
+   *  tests that stop or kill one of them by pid. */
+  processes(node: ClusterNode): ClusterProcess[];
   stop(): Promise<void>;
 }
 
@@ -244,6 +252,10 @@ class RunningCluster implements Cluster {
     await stopProcessesUsing(spec.paths.dir); // what a poweroff left: the namespace holder
     Object.assign(node, await startNode(spec), { state: 'on' });
     this.#save();
+  }
+
+  processes(node: ClusterNode): ClusterProcess[] {
+    return findProcessesUsing(nodeSpec(this.dir, node).paths.dir).filter((p) => p.inNamespace);
   }
 
   async powerOff(node: ClusterNode): Promise<void> {

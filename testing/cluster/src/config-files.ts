@@ -176,20 +176,24 @@ export function mcluConf(o: McluConfOptions): string {
 
 /** /etc/passwd and /etc/group for a node: the host's, plus the libvirt-qemu user and group
  *  that libvirtd looks up at start even when qemu.conf says root (Debian creates them in
- *  libvirt-daemon-system, which needs systemd). The host's files are never changed. */
-export function withLibvirtQemuUser(
-  passwd: string,
-  group: string,
-): { passwd: string; group: string } {
+ *  libvirt-daemon-system, which needs systemd), and root's login shell set to /bin/sh: a
+ *  node stands for another machine, so the host's ~/.bashrc (which bash reads for every
+ *  command run over ssh, and which may start pyenv, conda...) is not run on each session.
+ *  The host's files are never changed. */
+export function nodeUsers(passwd: string, group: string): { passwd: string; group: string } {
   const add = (text: string, name: string, line: string): string =>
     text.split('\n').some((l) => l.startsWith(`${name}:`))
       ? text
       : `${text.replace(/\n?$/, '\n')}${line}\n`;
+  const rootShell = (text: string): string =>
+    text.replace(/^(root:(?:[^:\n]*:){5})[^:\n]*$/m, '$1/bin/sh');
   return {
-    passwd: add(
-      passwd,
-      'libvirt-qemu',
-      'libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin',
+    passwd: rootShell(
+      add(
+        passwd,
+        'libvirt-qemu',
+        'libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin',
+      ),
     ),
     group: add(add(group, 'libvirt-qemu', 'libvirt-qemu:x:64055:'), 'kvm', 'kvm:x:64056:'),
   };

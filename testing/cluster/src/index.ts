@@ -10,6 +10,7 @@ export {
 } from './cluster.js';
 export { ClusterError, type ClusterErrorCode } from './errors.js';
 export { exec, execChecked, type ExecOptions, type ExecResult } from './exec.js';
+export type { ClusterProcess } from './processes.js';
 export { ensureGuestImage, GUEST_IMAGE_LINK } from './guest-image.js';
 export { serialLogName, tinyGuestXml, type TinyGuestOptions } from './guest.js';
 export { STATE_ROOT } from './paths.js';

@@ -19,7 +19,7 @@ import {
   nodeSshClientConfig,
   qemuConf,
   sshdConfig,
-  withLibvirtQemuUser,
+  nodeUsers,
 } from './config-files.js';
 import { ClusterError } from './errors.js';
 import { exec, execChecked, type ExecResult } from './exec.js';
@@ -77,10 +77,7 @@ export function writeNodeFiles(spec: NodeSpec, keys: ClusterKeys): void {
   symlinkSync('/etc/libvirt/storage/default.xml', join(etc, 'storage', 'autostart', 'default.xml'));
   writeFileSync(join(etc, 'tsvirt-poweroff'), poweroffScript(p));
 
-  const users = withLibvirtQemuUser(
-    readFileSync('/etc/passwd', 'utf8'),
-    readFileSync('/etc/group', 'utf8'),
-  );
+  const users = nodeUsers(readFileSync('/etc/passwd', 'utf8'), readFileSync('/etc/group', 'utf8'));
   writeFileSync(p.sub('passwd'), users.passwd);
   writeFileSync(p.sub('group'), users.group);
 

@@ -23,6 +23,9 @@ export interface SshOptions {
   connectTimeoutMs: number;
 }
 
+/** After ssh exits, how long its last output may take to arrive through the pipes. */
+const PIPE_GRACE_MS = 200;
+
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The command run on the node: it must connect its stdin/stdout to the daemon. */
@@ -96,6 +99,16 @@ class SshTransport implements Transport {
     });
     // Writes to a dead ssh are reported through 'close' below, not as unhandled errors.
     child.stdin.on('error', () => {});
+    // With OpenSSH connection sharing, ssh hands its end of our pipes to the master, which
+    // keeps them until the remote command ends: a session whose daemon hangs would hold
+    // them (and this process) forever. Once ssh itself has exited, stop waiting for them.
+    child.once('exit', () => {
+      setTimeout(() => {
+        child.stdin.destroy();
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, PIPE_GRACE_MS);
+    });
   }
 
   start(handlers: {

@@ -1,6 +1,7 @@
 // Ctrl-C and SIGTERM during an operation that makes things on nodes (boot, build,
 // migrate): the first signal aborts the operation, which undoes what it made and reports;
 // a second one stops the undo and lists exactly what is left and how to remove it.
+import { isAbort, OperationError } from '../errors.js';
 import { UndoStack, describeLeftovers } from '../undo.js';
 import type { OperationControl } from '../boot.js';
 
@@ -36,6 +37,14 @@ export async function withInterrupts<T>(
   process.on('SIGTERM', onSignal);
   try {
     return await work({ signal: controller.signal, undo });
+  } catch (error) {
+    // Interrupted before the operation had made anything (asking the template, connecting).
+    if (isAbort(error))
+      throw new OperationError(
+        'INTERRUPTED',
+        'interrupted before anything was made; nothing was left',
+      );
+    throw error;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

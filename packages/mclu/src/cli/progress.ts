@@ -1,6 +1,10 @@
 // Progress bars on stderr, only when stderr is a terminal (never in logs or pipes).
-import cliProgress from 'cli-progress';
+import type * as CliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import type { ProgressCallback } from '../storage.js';
+
+// Loaded only when a bar is shown: commands in a pipe or a script do not pay for it.
+const require = createRequire(import.meta.url);
 
 export interface Progress {
   update: ProgressCallback;
@@ -9,6 +13,7 @@ export interface Progress {
 
 export function progressBar(label: string): Progress {
   if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
+  const cliProgress = require('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,

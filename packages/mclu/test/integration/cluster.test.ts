@@ -19,6 +19,7 @@ import {
   loadConfig,
 } from '../../src/index.js';
 import { magicPacket } from '../../src/wol.js';
+import { stopSshMasters } from '../support/cluster.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const GHOST = '127.0.3.99'; // nothing listens here: "unreachable"
@@ -125,10 +126,13 @@ void describe('mclu on a real cluster', { timeout: 20 * 60_000 }, () => {
     wolPort = wolListener.address().port;
     // The cluster's own configuration, with wake-on-LAN aimed at our listener, plus a
     // node at an address where nothing answers.
-    const text = (await readFile(cluster.mcluConfig, 'utf8')).replace(
-      /^wol_address = .*$/gm,
-      `wol_address = "127.0.0.1:${wolPort}"`,
-    );
+    const text = (await readFile(cluster.mcluConfig, 'utf8'))
+      .replace(/^wol_address = .*$/gm, `wol_address = "127.0.0.1:${wolPort}"`)
+      // The tests' own ssh masters, stopped at the end.
+      .replace(
+        /^\[defaults\]$/m,
+        `[defaults]\nssh_control_dir = ${JSON.stringify(join(work, 'cm'))}`,
+      );
     config = join(work, 'mclu.conf');
     await writeFile(
       config,
@@ -138,6 +142,7 @@ void describe('mclu on a real cluster', { timeout: 20 * 60_000 }, () => {
 
   after(async () => {
     wolListener?.close();
+    if (work) await stopSshMasters(join(work, 'cm'));
     await cluster?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
@@ -308,7 +313,7 @@ void describe('mclu on a real cluster', { timeout: 20 * 60_000 }, () => {
     assert.equal(badRun.code, 1);
     assert.equal(
       badRun.stderr,
-      `mclu: error: ${bad}: line 2: defaults.memory: must be a size such as "256M", "2G" or "20G" (got "a lot")\n`,
+      `mclu: error: ${bad}: line 2: defaults.memory: must be a whole number followed by K, M, G or T (powers of 1024), e.g. "256M", "2G" or "20G" (got "a lot")\n`,
     );
     for (const run of [clash, template, guest, badRun])
       assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace without --debug');

@@ -9,7 +9,7 @@ import {
   mcluConf,
   qemuConf,
   sshdConfig,
-  withLibvirtQemuUser,
+  nodeUsers,
 } from '../../src/config-files.js';
 
 void test('mclu.conf is TOML with the defaults and one table per node', () => {
@@ -82,10 +82,19 @@ void test('MAC addresses are locally administered and follow the address', () =>
 });
 
 void test('libvirt-qemu is added to passwd and group only when missing', () => {
-  const added = withLibvirtQemuUser('root:x:0:0::/root:/bin/sh\n', 'root:x:0:\nkvm:x:107:\n');
+  const added = nodeUsers('root:x:0:0::/root:/bin/sh\n', 'root:x:0:\nkvm:x:107:\n');
   assert.match(added.passwd, /^libvirt-qemu:x:64055:64055:/m);
   assert.match(added.group, /^libvirt-qemu:x:64055:$/m);
   assert.equal(added.group.match(/^kvm:/gm)?.length, 1);
-  const again = withLibvirtQemuUser(added.passwd, added.group);
+  const again = nodeUsers(added.passwd, added.group);
   assert.deepEqual(again, added);
+});
+
+void test("root's login shell on a node is /bin/sh, whatever the host's is", () => {
+  const users = nodeUsers(
+    'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n',
+    'root:x:0:\n',
+  );
+  assert.match(users.passwd, /^root:x:0:0:root:\/root:\/bin\/sh$/m);
+  assert.match(users.passwd, /^alice:x:1000:1000::\/home\/alice:\/bin\/bash$/m);
 });
