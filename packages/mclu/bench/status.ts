@@ -1,20 +1,21 @@
 // Benchmark: `mclu status` over 1, 3 and 8 nodes against the obvious alternative, a loop of
 // `virsh -c qemu+ssh://... nodeinfo` and `virsh ... list` per node. Nodes beyond the real
-// ones are repeated entries (another name for the same node): one more parallel
-// connection for mclu. A third column runs mclu with OpenSSH connection sharing
-// (ControlMaster/ControlPersist in the ssh_config it is given), warmed by one call.
+// ones are repeated entries (another name for the same node): one more parallel connection
+// for mclu. mclu runs as users run it, with ssh connection sharing on (the default):
+// "cold" is the first command (no ssh master yet: every node pays the ssh handshake and
+// mclu leaves a master behind), "warm" a command while the masters live.
 // Run by hand, as root:
 //   node packages/mclu/dist/bench/status.js            (starts its own 3-node cluster)
 //   MCLU_BENCH_CLUSTER=NAME node ...                     (uses a running testcluster NAME)
 import { openCluster, startCluster, type Cluster } from '@tsvirt/testcluster';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopSshMasters } from '../test/support/cluster.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 function run(program: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -26,10 +27,11 @@ function run(program: string, args: string[]): Promise<void> {
   });
 }
 
-/** Median wall time of ROUNDS runs, in seconds. */
-async function timed(work: () => Promise<void>): Promise<number> {
+/** Median wall time of ROUNDS runs of `work`, in seconds; `prepare` runs before each, untimed. */
+async function timed(work: () => Promise<void>, prepare?: () => Promise<void>): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
+    await prepare?.();
     const start = performance.now();
     await work();
     times.push((performance.now() - start) / 1000);
@@ -43,12 +45,12 @@ async function configWith(
   cluster: Cluster,
   file: string,
   count: number,
-  sshConfig: string,
+  controlDir: string,
 ): Promise<string> {
   const base = await readFile(cluster.mcluConfig, 'utf8');
   const defaults = base
     .slice(0, base.indexOf('[nodes.'))
-    .replace(/^ssh_config = .*$/m, `ssh_config = ${JSON.stringify(sshConfig)}`);
+    .replace(/^\[defaults\]$/m, `[defaults]\nssh_control_dir = ${JSON.stringify(controlDir)}`);
   const on = cluster.nodes.filter((n) => n.state === 'on');
   const entries = Array.from(
     { length: count },
@@ -62,35 +64,24 @@ async function main(): Promise<void> {
   const existing = process.env['MCLU_BENCH_CLUSTER'];
   const cluster = existing
     ? openCluster(existing)
-    : await startCluster({ name: 'mclu-bench', nodes: 3, addressPrefix: '127.0.3.' });
+    : await startCluster({ name: 'mclu-bench', nodes: 3, addressPrefix: '127.0.36.' });
   if (cluster === null)
     throw new Error(
       `no running test cluster named ${existing}; start one with \`testcluster up --name ${existing}\``,
     );
-  const dir = await mkdtemp(join(tmpdir(), 'mclu-bench-'));
-  const shared = join(dir, 'ssh_config_shared');
+  // Short: ssh's control socket paths must fit in 108 bytes.
+  const dir = await mkdtemp('/tmp/mclu-bench-');
+  const controlDir = join(dir, 'cm');
   const on = cluster.nodes.filter((n) => n.state === 'on');
   try {
-    const base = await readFile(cluster.sshConfig, 'utf8');
-    await writeFile(
-      shared,
-      `${base}\nHost *\n  ControlMaster auto\n  ControlPath ${dir}/cm-%C\n  ControlPersist 60\n`,
-    );
     console.log(
       `mclu status vs a virsh loop (nodeinfo + list per node); median of ${ROUNDS} runs; ${on.length} real nodes`,
     );
-    console.log(
-      'nodes  virsh loop  mclu status  virsh/mclu  mclu N/1  mclu shared-ssh  virsh/shared',
-    );
-    let single = 0;
+    console.log('nodes  virsh loop  mclu cold  mclu warm  virsh/cold  virsh/warm');
     for (const count of [1, 3, 8]) {
-      const plain = await configWith(
-        cluster,
-        join(dir, `plain-${count}.conf`),
-        count,
-        cluster.sshConfig,
-      );
-      const sharing = await configWith(cluster, join(dir, `shared-${count}.conf`), count, shared);
+      const config = await configWith(cluster, join(dir, `${count}.conf`), count, controlDir);
+      const status = (): Promise<void> =>
+        run(process.execPath, [MAIN, '-f', config, 'status', '--json']);
       const virsh = await timed(async () => {
         for (let i = 0; i < count; i++) {
           const uri = on[i % on.length]?.virshUri ?? '';
@@ -98,26 +89,17 @@ async function main(): Promise<void> {
           await run('virsh', ['-c', uri, 'list']);
         }
       });
-      const mclu = await timed(() =>
-        run(process.execPath, [MAIN, '-f', plain, 'status', '--json']),
-      );
-      await run(process.execPath, [MAIN, '-f', sharing, 'status', '--json']); // opens the masters
-      const mcluShared = await timed(() =>
-        run(process.execPath, [MAIN, '-f', sharing, 'status', '--json']),
-      );
-      if (count === 1) single = mclu;
+      const cold = await timed(status, () => stopSshMasters(controlDir));
+      await status(); // the masters are up now
+      const warm = await timed(status);
       const s = (x: number): string => `${x.toFixed(2)} s`;
+      const r = (x: number): string => `${x.toFixed(2)}x`;
       console.log(
-        `${String(count).padStart(5)}  ${s(virsh).padStart(10)}  ${s(mclu).padStart(11)}  ${`${(virsh / mclu).toFixed(2)}x`.padStart(10)}  ${`${(mclu / single).toFixed(2)}x`.padStart(8)}  ${s(mcluShared).padStart(15)}  ${`${(virsh / mcluShared).toFixed(2)}x`.padStart(12)}`,
+        `${String(count).padStart(5)}  ${s(virsh).padStart(10)}  ${s(cold).padStart(9)}  ${s(warm).padStart(9)}  ${r(virsh / cold).padStart(10)}  ${r(virsh / warm).padStart(10)}`,
       );
     }
   } finally {
-    // Stop the shared ssh masters this bench started, then remove everything.
-    await Promise.all(
-      on.map((n) =>
-        run('ssh', ['-F', shared, '-O', 'exit', n.sshDestination]).catch(() => undefined),
-      ),
-    );
+    await stopSshMasters(controlDir);
     await rm(dir, { recursive: true, force: true });
     if (!existing) await cluster.stop();
   }

@@ -1,7 +1,7 @@
 // The command line's contract that needs no cluster: exit statuses, usage errors, messages.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -92,6 +92,21 @@ void test('a configuration file writable by others, or its ssh_config, is refuse
       `mclu: error: ${file}: refusing this configuration file: it is writable by its group and others (mode 0666); fix with chmod go-w\n`,
     );
     await chmod(file, 0o644);
+    if (process.getuid?.() === 0) {
+      // Owned by another user (the tests run as root, who can give it away).
+      await chown(file, 65534, 65534);
+      const foreign = await mclu(['-f', file, 'status']);
+      assert.equal(foreign.code, 1);
+      assert.match(
+        foreign.stderr,
+        /refusing this configuration file: it is owned by uid 65534, neither you \(uid 0\) nor root; anyone who can change it can make mclu run commands\n$/,
+      );
+      await chown(file, 0, 0);
+    }
+    await writeFile(file, '[defaults]\nvcpus = 2\n[nodes]\n');
+    const empty = await mclu(['-f', file, 'status']);
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /line 3: nodes: no node in it; add a table per node/);
     await writeFile(join(dir, 'ssh_config'), 'ProxyCommand touch /tmp/pwned\n');
     await chmod(join(dir, 'ssh_config'), 0o646);
     await writeFile(file, '[defaults]\nssh_config = "ssh_config"\n[nodes.a]\nhost = "a"\n');

@@ -15,6 +15,7 @@ import { parseConfig } from '../../src/config.js';
 import { domainXml, parseDomainXml, withDiskPaths } from '../../src/domain-xml.js';
 import { OperationError } from '../../src/errors.js';
 import { deleteGuest, deleteLoneVolumes, findGuest, findLoneVolumes } from '../../src/guests.js';
+import { migrateGuest } from '../../src/migrate.js';
 import { clusterStatus, listGuests, type NodeStatus } from '../../src/status.js';
 import { FakeNode } from './fake-node.js';
 
@@ -483,5 +484,25 @@ void test('a lone NAME.FORMAT volume is found for delete, unless a guest uses it
   assert.deepEqual(await deleteLoneVolumes(lone), ['/images/ghost.qcow2 on a']);
   assert.equal(a.volumes.has('/images/ghost.qcow2'), false);
   assert.equal(a.volumes.has('/images/web.raw'), true);
+  await cluster.close();
+});
+
+void test('a live migration to a node without the memory is refused before anything moves', async () => {
+  const { a, b, connector } = fakes();
+  const web = a.domains.find((d) => d.name === 'web');
+  assert.ok(web);
+  web.xml = '<domain><name>web</name><devices/></domain>';
+  b.freeBytes = 512n << 20n;
+  const cluster = await Cluster.open(configFor(), connector, ['a', 'b']);
+  await assert.rejects(migrateGuest(cluster, await findGuest(cluster, 'web'), 'b'), {
+    code: 'NO_ROOM',
+    message:
+      'b has 512.0M of free memory and web uses 1.0G; free some memory there, or choose another node',
+  });
+  assert.deepEqual(
+    b.calls.filter((c) => !c.startsWith('define pool')),
+    [],
+  );
+  assert.equal(web.state, 'running');
   await cluster.close();
 });
