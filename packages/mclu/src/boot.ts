@@ -268,8 +268,6 @@ export async function bootGuest(
       hints: [`mclu console ${name}`, `mclu info ${name}`],
     };
   } catch (error) {
-    if (workDir !== null) removeWorkDir(workDir);
-    workDir = null;
     const report = await undo.unwind(cluster);
     const nothingMade = report.undone.length + report.left.length === 0;
     const undone = nothingMade ? '' : `\n${describeUndo(report)}`;

@@ -57,18 +57,7 @@ void describe('boot under faults', { timeout: 20 * 60_000 }, () => {
     m = await McluCluster.start('mclu-faults', '127.0.34.');
     raw = await m.writeConfig(join(m.work, 'raw.conf'), ['format = "raw"']);
     // node3's images pool: a small tmpfs, to fill up.
-    const node3 = m.node('node3');
-    const mount = await m.cluster.exec(node3, [
-      'mount',
-      '-t',
-      'tmpfs',
-      '-o',
-      'size=48m',
-      'tmpfs',
-      '/var/lib/libvirt/images',
-    ]);
-    assert.equal(mount.code, 0, mount.stderr);
-    await m.virsh(node3, 'pool-refresh', 'default');
+    await m.mountSmallPool(m.node('node3'), '48m');
   });
 
   after(async () => {

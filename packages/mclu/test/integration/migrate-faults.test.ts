@@ -112,18 +112,8 @@ void describe('migrate under faults', { timeout: 20 * 60_000 }, () => {
 
   void test('a target without the disk space is refused before anything is copied', async () => {
     const node3 = m.node('node3');
-    const mount = await m.cluster.exec(node3, [
-      'mount',
-      '-t',
-      'tmpfs',
-      '-o',
-      'size=32m',
-      'tmpfs',
-      '/var/lib/libvirt/images',
-    ]);
-    assert.equal(mount.code, 0, mount.stderr);
+    await m.mountSmallPool(node3, '32m');
     try {
-      await m.virsh(node3, 'pool-refresh', 'default');
       const run = await m.run(['migrate', 'm2', 'node3']);
       assertClear(run);
       assert.equal(
@@ -132,8 +122,7 @@ void describe('migrate under faults', { timeout: 20 * 60_000 }, () => {
       );
       await assertOnlyOn('m2', 'node1', 'shut off');
     } finally {
-      await m.cluster.exec(node3, ['umount', '/var/lib/libvirt/images']);
-      await m.virsh(node3, 'pool-refresh', 'default');
+      await m.unmountSmallPool(node3);
     }
   });
 

@@ -152,6 +152,27 @@ export class McluCluster {
     return r.stdout;
   }
 
+  /** Mounts a tmpfs of `size` (e.g. "48m") over the node's images directory, seen by its
+   *  libvirtd only: a pool that fills up. */
+  async mountSmallPool(node: ClusterNode, size: string): Promise<void> {
+    const mount = await this.cluster.exec(node, [
+      'mount',
+      '-t',
+      'tmpfs',
+      '-o',
+      `size=${size}`,
+      'tmpfs',
+      '/var/lib/libvirt/images',
+    ]);
+    assert.equal(mount.code, 0, mount.stderr);
+    await this.virsh(node, 'pool-refresh', 'default');
+  }
+
+  async unmountSmallPool(node: ClusterNode): Promise<void> {
+    await this.cluster.exec(node, ['umount', '/var/lib/libvirt/images']);
+    await this.virsh(node, 'pool-refresh', 'default');
+  }
+
   /** What virsh sees on a node: guest name -> state, and the volumes of the images pool. */
   async holds(node: ClusterNode): Promise<{ guests: Map<string, string>; volumes: string[] }> {
     const names = lines(await this.virsh(node, 'list', '--all', '--name'));
