@@ -4,7 +4,7 @@
  * (Everything else is tested against real libvirtd in test/integration.)
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,5 +139,26 @@ void describe('connect handshake', () => {
       openArgs,
       Buffer.from(encode(Proc.connectOpen.args, { name: 'test:///default', flags: 1 })),
     );
+  });
+
+  void it('is not held by pipes that outlive ssh (an OpenSSH master keeps them)', async () => {
+    // Stands for ssh with connection sharing: its pipes are held by another process (the
+    // master) that lives on after ssh is gone, and nothing answers.
+    const fake = join(dir, 'fake-ssh');
+    const holder = join(dir, 'holder.pid');
+    writeFileSync(fake, `#!/bin/sh\nsleep 30 &\necho $! > ${holder}\nwait\n`, { mode: 0o755 });
+    const started = Date.now();
+    try {
+      await assert.rejects(
+        connect('qemu+ssh://root@node/system', {
+          connectTimeoutMs: 500,
+          ssh: { command: fake },
+        }),
+        (e: unknown) => e instanceof LibvirtTransportError && e.code === 'TIMEOUT',
+      );
+      assert.ok(Date.now() - started < 5000, `connect took ${Date.now() - started} ms`);
+    } finally {
+      process.kill(Number(readFileSync(holder, 'utf8')), 'SIGKILL');
+    }
   });
 });
