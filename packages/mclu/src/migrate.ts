@@ -219,10 +219,12 @@ export async function migrateGuest(
   }
 }
 
-/** libvirt's words for a migration cut short are its I/O layer's; say what they mean. */
+/** libvirt's words for a migration cut short are its I/O layer's (or, when the target's
+ *  qemu dies as it starts, its monitor's); say what they mean. */
 function explainFailure(message: string, source: string, target: string): string {
-  if (!/End of file while reading data|Connection reset by peer|Broken pipe/i.test(message))
-    return message;
+  const cut =
+    /End of file while reading data|Connection reset by peer|Broken pipe|process exited while connecting to monitor|qemu unexpectedly closed the monitor/i;
+  if (!cut.test(message)) return message;
   return `the migration's connection to ${target} was cut (its qemu or libvirtd stopped, or the network between the nodes failed); libvirt on ${source} said: ${message}`;
 }
 

@@ -4,6 +4,8 @@
 // must stay whole on the source, and the target must hold nothing of it afterwards (removed
 // by mclu, or by the one command its message gives when the target could not be reached).
 import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { McluCluster, removeCommands, sleep, type Run } from '../support/cluster.js';
 import type { ClusterNode } from '@tsvirt/testcluster';
@@ -55,7 +57,11 @@ void describe('migrate under faults', { timeout: 20 * 60_000 }, () => {
     const node2 = m.node('node2');
     const mclu = m.spawn(['migrate', 'm1', 'node2']);
     await mclu.waitFor(/migrating m1 live to node2/);
-    process.kill(await incomingQemu(node2), 'SIGKILL');
+    const qemu = await incomingQemu(node2);
+    // Once the disk copy has begun writing on the target: mid-migration, not mid-start.
+    const copy = join(node2.imagesDir, 'm1.raw');
+    while (((await stat(copy).catch(() => null))?.blocks ?? 0) === 0) await sleep(10);
+    process.kill(qemu, 'SIGKILL');
     const run = await mclu.result();
     assertClear(run);
     assert.match(
@@ -90,6 +96,9 @@ void describe('migrate under faults', { timeout: 20 * 60_000 }, () => {
     const node3 = m.node('node3');
     const mclu = m.spawn(['migrate', 'm2', 'node3']);
     await mclu.waitFor(/copying \/var\/lib\/libvirt\/images\/m2\.raw to node3/);
+    // Once the copy has begun writing on the target.
+    const copy = join(node3.imagesDir, 'm2.raw');
+    while (((await stat(copy).catch(() => null))?.size ?? 0) === 0) await sleep(10);
     process.kill(node3.libvirtdPid, 'SIGSTOP');
     let run: Run;
     try {
