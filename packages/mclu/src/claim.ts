@@ -8,6 +8,7 @@
 // A claimant that saw only itself proceeds at once, so a later one, which sees it, must not
 // win by UUID: it waits for the others to withdraw, up to connect_timeout, and loses if they
 // do not. Both cannot win; when the two look at the same time, exactly one does.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster, OnlineSession } from './cluster.js';
 import { GuestError } from './errors.js';
 import { ErrorCode, UndefineFlags } from '@tsvirt/libvirt';
@@ -68,19 +69,6 @@ function taken(name: string, others: Holder[]): GuestError {
   );
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
-  });
-
 /** Defines the guest (recorded on `undo`) and makes sure the name is its alone in the
  *  cluster; throws GUEST_EXISTS when another holds it (the caller's undo then removes this
  *  definition). */
@@ -124,6 +112,6 @@ export async function claimName(
     if (others.length === 0) return domain;
     const first = [uuid, ...others.map((o) => o.uuid)].sort()[0];
     if (first !== uuid || Date.now() >= deadline) throw taken(name, others);
-    await sleep(POLL_MS, signal);
+    await sleep(POLL_MS, undefined, { signal });
   }
 }

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import type { ClusterNode } from '@tsvirt/testcluster';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import {
   alive,
   McluCluster,
   removeCommands,
-  sleep,
   sshMasters,
   stopSshMasters,
   type Run,

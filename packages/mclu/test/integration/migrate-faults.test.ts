@@ -3,11 +3,12 @@
 // an offline move, a target without the space, Ctrl-C during a live migration. The guest
 // must stay whole on the source, and the target must hold nothing of it afterwards (removed
 // by mclu, or by the one command its message gives when the target could not be reached).
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { McluCluster, removeCommands, sleep, type Run } from '../support/cluster.js';
+import { McluCluster, removeCommands, type Run } from '../support/cluster.js';
 import type { ClusterNode } from '@tsvirt/testcluster';
 
 let m: McluCluster;

@@ -4,13 +4,14 @@
 // intact: judged by virsh on every node. The race is decided before any disk is built, so
 // the rounds use a fast template; one round boots the real test guest.
 import { GUEST_MARKER } from '@tsvirt/testcluster';
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { McluCluster, sleep, type Run } from '../support/cluster.js';
+import { McluCluster, type Run } from '../support/cluster.js';
 
 const run = promisify(execFile);
 let m: McluCluster;
