@@ -293,17 +293,23 @@ export type UnionValue<Arms> = {
 }[keyof Arms];
 
 /**
- * `union name switch (int tag) { case 1: ...; }`: the discriminant, then the arm it selects.
- * Arms are keyed by discriminant value; `xvoid` for an empty arm. Unknown discriminants are an
- * error (XDR `default:` arms are not supported: no definition this project reads uses one).
+ * `union name switch (int tag) { case 1: ...; default: ...; }`: the discriminant, then the arm it
+ * selects. Arms are keyed by discriminant value; `xvoid` for an empty arm. A discriminant with no
+ * arm of its own takes `defaultArm` when there is one, and is an error otherwise.
  */
-export function union<Arms extends Record<number, unknown>>(
+/** The value of a union's `default:` arm (none when the union has no default arm). */
+export type DefaultArmValue<D> = [D] extends [never]
+  ? never
+  : { readonly tag: number; readonly value: D };
+
+export function union<Arms extends Record<number, unknown>, D = never>(
   name: string,
   arms: { [K in keyof Arms]: Codec<Arms[K]> },
-): Codec<UnionValue<Arms>> {
+  defaultArm?: Codec<D>,
+): Codec<UnionValue<Arms> | DefaultArmValue<D>> {
   const table = arms as Record<number, Codec<unknown> | undefined>;
   const arm = (tag: number, offset: number): Codec<unknown> => {
-    const found = table[tag];
+    const found = table[tag] ?? defaultArm;
     if (found === undefined) {
       throw new XdrError(
         'XDR_INVALID',
@@ -325,8 +331,22 @@ export function union<Arms extends Record<number, unknown>>(
       const offset = r.offset;
       const tag = r.int();
       const value = at(`${name}<${tag}>`, () => arm(tag, offset).decode(r));
-      return { tag, value } as UnionValue<Arms>;
+      return { tag, value } as UnionValue<Arms> | DefaultArmValue<D>;
     },
+  );
+}
+
+/**
+ * A codec defined later, for recursive types (`struct entry { ...; entry *next; }`): `make` is
+ * called once, on first use.
+ */
+export function lazy<T>(name: string, make: () => Codec<T>): Codec<T> {
+  let inner: Codec<T> | null = null;
+  const get = (): Codec<T> => (inner ??= make());
+  return codec(
+    name,
+    (w, v) => get().encode(w, v),
+    (r) => get().decode(r),
   );
 }
 
