@@ -1,0 +1,1 @@
+export * from './protocol/procedures.generated.js';
