@@ -22,6 +22,8 @@ export class XdrWriter {
     return this.pos;
   }
 
+  /** Makes room for n bytes and returns where they go. Call it before reading `this.view`:
+   *  growing replaces the view. */
   private reserve(n: number): number {
     if (this.pos + n > this.buf.byteLength) {
       let size = this.buf.byteLength * 2;
@@ -42,30 +44,36 @@ export class XdrWriter {
 
   int(v: number): void {
     this.range(Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX, 'int', v);
-    this.view.setInt32(this.reserve(4), v);
+    const at = this.reserve(4);
+    this.view.setInt32(at, v);
   }
 
   uint(v: number): void {
     this.range(Number.isInteger(v) && v >= 0 && v <= UINT32_MAX, 'unsigned int', v);
-    this.view.setUint32(this.reserve(4), v);
+    const at = this.reserve(4);
+    this.view.setUint32(at, v);
   }
 
   hyper(v: bigint): void {
     this.range(typeof v === 'bigint' && v >= HYPER_MIN && v <= HYPER_MAX, 'hyper', v);
-    this.view.setBigInt64(this.reserve(8), v);
+    const at = this.reserve(8);
+    this.view.setBigInt64(at, v);
   }
 
   uhyper(v: bigint): void {
     this.range(typeof v === 'bigint' && v >= 0n && v <= UHYPER_MAX, 'unsigned hyper', v);
-    this.view.setBigUint64(this.reserve(8), v);
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, v);
   }
 
   float(v: number): void {
-    this.view.setFloat32(this.reserve(4), v);
+    const at = this.reserve(4);
+    this.view.setFloat32(at, v);
   }
 
   double(v: number): void {
-    this.view.setFloat64(this.reserve(8), v);
+    const at = this.reserve(8);
+    this.view.setFloat64(at, v);
   }
 
   /** The bytes, then zero padding to a multiple of four. */

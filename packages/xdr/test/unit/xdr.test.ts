@@ -4,6 +4,7 @@ import {
   type Codec,
   type Infer,
   XdrError,
+  XdrReader,
   XdrWriter,
   array,
   bool,
@@ -261,6 +262,24 @@ void describe('structs and unions', () => {
       } catch (e) {
         assert.ok(e instanceof XdrError, `unexpected ${String(e)}`);
       }
+    }
+  });
+});
+
+void describe('writer', () => {
+  void it('grows while writing every primitive (the view is replaced when it grows)', () => {
+    for (const write of [
+      (w: XdrWriter) => w.int(-1),
+      (w: XdrWriter) => w.uint(1),
+      (w: XdrWriter) => w.hyper(-1n),
+      (w: XdrWriter) => w.uhyper(1n),
+      (w: XdrWriter) => w.float(1.5),
+      (w: XdrWriter) => w.double(1.5),
+    ]) {
+      const w = new XdrWriter(1);
+      for (let i = 0; i < 100; i++) write(w);
+      const r = new XdrReader(w.finish());
+      assert.ok(r.remaining >= 400);
     }
   });
 });
