@@ -4,3 +4,7 @@ export type { CallOptions, Progress } from './rpc/session.js';
 export { GuestfsHandle } from './handle.js';
 export { Guestfs } from './guestfs.js';
 export * from './errors.js';
+export { launch, type LaunchOptions } from './launch/launch.js';
+export type { Drive } from './launch/drives.js';
+export type { AccelMode } from './launch/accel.js';
+export { findAppliance, applianceCacheDir, type Appliance } from './launch/appliance.js';
