@@ -8,3 +8,12 @@ export { launch, type LaunchOptions } from './launch/launch.js';
 export type { Drive } from './launch/drives.js';
 export type { AccelMode } from './launch/accel.js';
 export { findAppliance, applianceCacheDir, type Appliance } from './launch/appliance.js';
+export {
+  inspect,
+  withMounted,
+  parseDpkgStatus,
+  osinfo,
+  type InspectedOs,
+  type InspectedFilesystem,
+  type Application,
+} from './inspect.js';
