@@ -4,7 +4,7 @@
  * the package database), in the shape virt-inspector reports.
  */
 import { GuestfsError } from './errors.js';
-import type { Guestfs } from './guestfs.js';
+import { type Guestfs, sortBytewise } from './guestfs.js';
 
 export interface InspectedFilesystem {
   readonly device: string;
@@ -90,7 +90,8 @@ export async function inspect(
           a.mountpoint.length - b.mountpoint.length || (a.mountpoint < b.mountpoint ? -1 : 1),
       );
     const filesystems: InspectedFilesystem[] = [];
-    for (const device of devices) filesystems.push(await filesystem(g, device));
+    // Sorted by device name, as virt-inspector lists them.
+    for (const device of sortBytewise(devices)) filesystems.push(await filesystem(g, device));
     const { applications, icon } = await withMounted(g, mountpoints, async () => ({
       applications: options.applications === false ? [] : await listApplications(g, packageFormat),
       icon: options.icon === false ? null : await findIcon(g, distro),

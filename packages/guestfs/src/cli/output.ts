@@ -70,7 +70,8 @@ export function inspectorXml(oses: readonly InspectedOs[]): string {
     }
     if (os.icon !== null) {
       const lines = os.icon.toString('base64').match(/.{1,72}/g) ?? [];
-      out.push(`    <icon>${lines.join('\n')}</icon>`);
+      // libxml2's base64 writer breaks lines every 72 characters with CRLF.
+      out.push(`    <icon>${lines.join('\r\n')}</icon>`);
     }
     out.push('  </operatingsystem>');
   }
