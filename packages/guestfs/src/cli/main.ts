@@ -36,7 +36,6 @@ interface ImageOptions {
   add: string[];
   format?: 'raw' | 'qcow2';
   ro?: boolean;
-  rw?: boolean;
   memsize?: string;
   smp?: string;
   accel?: AccelMode;
@@ -67,6 +66,7 @@ function withImageOptions(command: Command): Command {
         'qcow2',
       ]),
     )
+    .option('--ro', 'open the disks read-only (the default for every command but copy-in)')
     .option('--memsize <MiB>', 'appliance memory (default 1280)')
     .option('--smp <n>', 'appliance vCPUs (default 1)')
     .addOption(
@@ -149,11 +149,6 @@ async function mountGuest(g: Guestfs, readonly: boolean): Promise<void> {
   }
 }
 
-function readonlyOf(options: ImageOptions, defaultReadonly: boolean): boolean {
-  if (options.ro && options.rw) throw new UsageError('--ro and --rw cannot be used together');
-  return options.rw ? false : options.ro ? true : defaultReadonly;
-}
-
 withImageOptions(
   program
     .command('inspect')
@@ -190,7 +185,7 @@ withImageOptions(
     if (options.long && options.json) throw new UsageError('-l and --json cannot be used together');
     if (options.long && options.recursive)
       throw new UsageError('-l and -R together are not supported');
-    await withImages(options, readonlyOf(options, true), async (g) => {
+    await withImages(options, true, async (g) => {
       await mountGuest(g, true);
       if (options.long && !options.recursive) {
         process.stdout.write(await g.ll(directory));
@@ -211,7 +206,7 @@ withImageOptions(
 withImageOptions(
   program.command('cat').description('print files of the guest (virt-cat)').argument('<files...>'),
 ).action(async (files: string[], options: ImageOptions) => {
-  await withImages(options, readonlyOf(options, true), async (g) => {
+  await withImages(options, true, async (g) => {
     await mountGuest(g, true);
     for (const file of files) await g.download(file, process.stdout);
   });
@@ -290,7 +285,7 @@ withImageOptions(
   if (!existsSync(localDir) || !statSync(localDir).isDirectory()) {
     throw new UsageError(`${localDir}: not a local directory`);
   }
-  await withImages(options, readonlyOf(options, true), async (g) => {
+  await withImages(options, true, async (g) => {
     await mountGuest(g, true);
     for (const path of args.slice(0, -1)) {
       const target = join(localDir, basename(path) || 'root');

@@ -194,7 +194,21 @@ async function waitForDaemon(
   const up = new Promise<RpcSession>((resolve, reject) => {
     server.once('connection', (socket: Socket) => {
       session = new RpcSession(socket, 'the appliance');
-      session.waitForLaunch().then(() => resolve(session!), reject);
+      session.waitForLaunch().then(
+        () => resolve(session!),
+        // The channel closed before the daemon was up: qemu is usually exiting; its exit
+        // status (or this) is the better message.
+        () =>
+          void Promise.race([exited, new Promise((r) => setTimeout(r, 2000, null))]).then((why) =>
+            reject(
+              new GuestfsLaunchError(
+                'QEMU',
+                `${what} failed to boot: ${typeof why === 'string' ? why : 'it closed its channel before the daemon started'}`,
+                console.tail(),
+              ),
+            ),
+          ),
+      );
     });
   });
   const failed = new Promise<never>((_, reject) => {
