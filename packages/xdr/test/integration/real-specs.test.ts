@@ -3,17 +3,15 @@
 // scripts/debian-source and cached under /var/tmp).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
-import ts from 'typescript';
 import { type Codec, decode, encode } from '../../src/index.js';
-import { compileXdr, parseXdr } from '../../src/xdrgen/index.js';
+import { parseXdr } from '../../src/xdrgen/index.js';
+import { loadGenerated, typeCheck } from '../support/generated.js';
 
 const repo = join(import.meta.dirname, '../../../../..');
-const xdrModule = pathToFileURL(join(import.meta.dirname, '../../src/index.js')).href;
 const work = mkdtempSync(join(tmpdir(), 'xdrgen-real-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -39,40 +37,11 @@ export const LIBVIRT_HEADER_CONSTANTS = {
   VIR_TYPED_PARAM_STRING: 7,
 };
 
-async function compileAndLoad(
+function compileAndLoad(
   file: string,
   constants: Record<string, number> = {},
 ): Promise<{ code: string; module: Record<string, unknown> }> {
-  const code = compileXdr(readFileSync(file, 'utf8'), { file, xdrModule, constants });
-  const js = ts.transpileModule(code, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  }).outputText;
-  const out = join(work, `${file.replace(/\W/g, '_')}.mjs`);
-  writeFileSync(out, js);
-  return { code, module: (await import(pathToFileURL(out).href)) as Record<string, unknown> };
-}
-
-function typeCheck(files: Record<string, string>): string[] {
-  const paths = Object.entries(files).map(([name, code]) => {
-    const path = join(work, name);
-    writeFileSync(path, code.replace(xdrModule, '@tsvirt/xdr'));
-    return path;
-  });
-  const program = ts.createProgram(paths, {
-    strict: true,
-    noUncheckedIndexedAccess: true,
-    exactOptionalPropertyTypes: true,
-    noEmit: true,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    types: [],
-    baseUrl: work,
-    paths: { '@tsvirt/xdr': [join(import.meta.dirname, '../../src/index.d.ts')] },
-  });
-  return ts
-    .getPreEmitDiagnostics(program)
-    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  return loadGenerated(readFileSync(file, 'utf8'), work, { file, constants });
 }
 
 void describe("libvirt's remote_protocol.x (Debian 12, libvirt 9.0.0)", () => {
@@ -112,7 +81,7 @@ void describe("libvirt's remote_protocol.x (Debian 12, libvirt 9.0.0)", () => {
       Buffer.from(encode(param, p)).toString('hex'),
       '00000001780000000000000700000001' + '79000000',
     );
-    assert.deepEqual(typeCheck({ 'remote.ts': code }), []);
+    assert.deepEqual(typeCheck(work, { 'remote.ts': code }), []);
   });
 
   void it('compiles the RPC framing definition too', async () => {
@@ -147,6 +116,6 @@ void describe("libguestfs's guestfs_protocol.x (Debian 12, libguestfs 1.48.6)", 
       status: 0,
     });
     assert.equal(bytes.byteLength, 40);
-    assert.deepEqual(typeCheck({ 'guestfs.ts': code }), []);
+    assert.deepEqual(typeCheck(work, { 'guestfs.ts': code }), []);
   });
 });

@@ -1,30 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
-import ts from 'typescript';
 import { type Codec, XdrError, decode, encode } from '../../src/index.js';
 import { XdrSpecError, compileXdr, parseXdr } from '../../src/xdrgen/index.js';
+import { loadGenerated, typeCheck, xdrModule } from '../support/generated.js';
 
-const xdrModule = pathToFileURL(join(import.meta.dirname, '../../src/index.js')).href;
 const work = mkdtempSync(join(tmpdir(), 'xdrgen-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-let loaded = 0;
-/** Compiles a specification, transpiles the TypeScript and imports the module. */
+/** Compiles a specification and imports the generated module. */
 async function load(
   source: string,
   constants: Record<string, number> = {},
 ): Promise<Record<string, unknown>> {
-  const code = compileXdr(source, { xdrModule, constants });
-  const js = ts.transpileModule(code, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  }).outputText;
-  const file = join(work, `gen${loaded++}.mjs`);
-  writeFileSync(file, js);
-  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  return (await loadGenerated(source, work, { constants })).module;
 }
 
 function codec<T>(module: Record<string, unknown>, name: string): Codec<T> {
@@ -245,24 +236,7 @@ void describe('xdrgen: declarations', () => {
       union d switch (int k) { case 1: hyper h; default: void; };
       typedef struct node nodes<10>;
     `);
-    const file = join(work, 'typed.ts');
-    writeFileSync(file, code);
-    const program = ts.createProgram([file], {
-      strict: true,
-      noUncheckedIndexedAccess: true,
-      exactOptionalPropertyTypes: true,
-      noEmit: true,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      target: ts.ScriptTarget.ES2022,
-      types: [],
-      baseUrl: work,
-      paths: { '@tsvirt/xdr': [join(import.meta.dirname, '../../src/index.d.ts')] },
-    });
-    const problems = ts
-      .getPreEmitDiagnostics(program)
-      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-    assert.deepEqual(problems, []);
+    assert.deepEqual(typeCheck(work, { 'typed.ts': code }), []);
   });
 });
 
