@@ -1,14 +1,16 @@
-// tsguestfs against libguestfs, side by side in one run, on the same scratch image (ext4 with
-// a 100 MB file). Library level: our client against libguestfs's C library (through its Perl
+// tsguestfs against libguestfs, side by side in one run, on the same image (the Debian test
+// guest with a 100 MB file). Library level: our client against libguestfs's C library (through its Perl
 // binding, Sys::Guestfs), one appliance launch each: launch to first call, 1,000 is_file
 // calls, a 100 MB download. Tool level: `tsguestfs copy-out` against `virt-copy-out` (each
 // launches its own appliance). Prints times and ratios (ours / theirs: below 1 is faster).
 //   node packages/guestfs/dist/bench/compare.js [--calls N]
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { debianImage } from '@tsvirt/testimages';
 import { launch } from '../src/index.js';
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '1000' } } });
@@ -22,23 +24,20 @@ const env = {
 
 const work = mkdtempSync(join(tmpdir(), 'tsguestfs-bench-'));
 try {
-  const tree = join(work, 'tree');
-  mkdirSync(tree);
-  writeFileSync(
-    join(tree, 'big'),
-    execFileSync('head', ['-c', String(BIG), '/dev/urandom'], { maxBuffer: 2 * BIG }),
-  );
-  const image = join(work, 'disk.img');
-  execFileSync('truncate', ['-s', '256M', image]);
-  execFileSync('mkfs.ext4', ['-q', '-F', '-d', tree, image]);
-  rmSync(tree, { recursive: true });
+  // The Debian test guest (the tools need an OS to inspect), through a qcow2 overlay that
+  // gets the 100 MB file: the cached image is never written.
+  const guest = await debianImage({ layout: 'mbr-ext4' });
+  const image = join(work, 'overlay.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', guest.path, '-F', 'raw', image]);
+  writeFileSync(join(work, 'big'), randomBytes(BIG));
 
   // --- ours, one launch ---
   const t0 = performance.now();
-  const g = await launch({ drives: [{ source: image, readonly: true }], accel: 'tcg' });
-  await g.mountRo('/dev/sda', '/');
+  const g = await launch({ drives: [{ source: image, format: 'qcow2' }], accel: 'tcg' });
+  await g.mount('/dev/sda1', '/');
   await g.isFile('/big');
   const oursLaunch = (performance.now() - t0) / 1000;
+  await g.upload(join(work, 'big'), '/big');
   const t1 = performance.now();
   for (let i = 0; i < calls; i++) await g.isFile('/big');
   const oursCalls = (performance.now() - t1) / 1000;
@@ -52,8 +51,8 @@ try {
     use strict; use Sys::Guestfs; use Time::HiRes qw(time);
     my ($image, $calls) = @ARGV;
     my $g = Sys::Guestfs->new();
-    $g->add_drive_opts($image, format => 'raw', readonly => 1);
-    my $t0 = time; $g->launch(); $g->mount_ro('/dev/sda', '/'); $g->is_file('/big');
+    $g->add_drive_opts($image, format => 'qcow2', readonly => 1);
+    my $t0 = time; $g->launch(); $g->mount_ro('/dev/sda1', '/'); $g->is_file('/big');
     my $t1 = time; $g->is_file('/big') for 1 .. $calls;
     my $t2 = time; $g->download('/big', '/dev/null');
     my $t3 = time; $g->shutdown(); $g->close();
@@ -84,13 +83,13 @@ try {
     '--accel',
     'tcg',
     '--format',
-    'raw',
+    'qcow2',
     '-a',
     image,
     '/big',
     outOurs,
   ]);
-  const toolTheirs = timed('virt-copy-out', ['--format=raw', '-a', image, '/big', outTheirs]);
+  const toolTheirs = timed('virt-copy-out', ['--format=qcow2', '-a', image, '/big', outTheirs]);
   if (
     statSync(join(outOurs, 'big')).size !== BIG ||
     statSync(join(outTheirs, 'big')).size !== BIG

@@ -58,7 +58,9 @@ export class Guestfs extends GuestfsHandle {
   async close(): Promise<void> {
     if (this.core.session.closedReason === null) {
       try {
-        await this.with({ timeoutMs: 60_000 }).internalAutosync();
+        // Generous: under TCG, writing back a few hundred MB of dirty pages takes minutes,
+        // and cutting it short would leave the guest's filesystems damaged.
+        await this.with({ timeoutMs: 30 * 60_000 }).internalAutosync();
       } catch (e) {
         if (!(e instanceof GuestfsConnectionError)) throw e;
       }
