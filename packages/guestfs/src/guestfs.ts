@@ -68,6 +68,11 @@ export class Guestfs extends GuestfsHandle {
     await this.core.shutdown();
   }
 
+  /** The pid of the qemu running the appliance (null for a daemon reached by `connect`). */
+  get appliancePid(): number | null {
+    return this.core.pid ?? null;
+  }
+
   /** Whether the daemon is still connected. */
   get isOpen(): boolean {
     return this.core.session.closedReason === null;
@@ -104,10 +109,11 @@ export class Guestfs extends GuestfsHandle {
   /** Appends to a file, creating it if needed (libguestfs `write_append`). */
   async writeAppend(path: string, content: string | Uint8Array): Promise<void> {
     const bytes = typeof content === 'string' ? Buffer.from(content) : content;
-    for (let at = 0; at < bytes.byteLength || at === 0; at += WRITE_INLINE_MAX) {
+    let at = 0;
+    do {
       await this.internalWriteAppend(path, bytes.subarray(at, at + WRITE_INLINE_MAX));
-      if (bytes.byteLength === 0) break;
-    }
+      at += WRITE_INLINE_MAX;
+    } while (at < bytes.byteLength);
   }
 
   /** The names in a directory, sorted, without `.` and `..` (libguestfs `ls`: `ls0`). */
@@ -116,8 +122,9 @@ export class Guestfs extends GuestfsHandle {
   }
 
   /**
-   * Every file and directory below a directory, as paths relative to it, sorted (libguestfs
-   * `find`: `find0`).
+   * Every file and directory below a directory, sorted, as the daemon's `find0` names them:
+   * relative to it, starting with `/` (`/grub`, `/grub.d/05_debian_theme`), as libguestfs
+   * `find` returns them.
    */
   async find(directory: string): Promise<string[]> {
     return sortBytewise(await this.nulList((sink) => this.find0(directory, sink)));

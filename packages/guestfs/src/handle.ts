@@ -8,6 +8,8 @@ export interface HandleCore {
   readonly session: RpcSession;
   /** Ends the session and stops the daemon's host (qemu); idempotent. */
   shutdown(): Promise<void>;
+  /** The qemu process running the appliance, when there is one. */
+  readonly pid?: number | undefined;
 }
 
 /**

@@ -116,7 +116,7 @@ export async function launch(options: LaunchOptions): Promise<Guestfs> {
   };
   // qemu dying (or the daemon closing the channel) ends the handle and its files.
   session.onClose(() => void shutdown());
-  return Guestfs.fromCore({ session, shutdown });
+  return Guestfs.fromCore({ session, shutdown, pid: qemu.pid });
 }
 
 function qemuArgs(
