@@ -32,20 +32,26 @@ if (packages.length === 0) {
   process.exit(2);
 }
 
-function testFiles(dir) {
+// The compiled tests of a package: dist/test/KIND/**/X.test.js whose source
+// test/KIND/**/X.test.ts still exists (tsc never deletes the output of a removed or moved
+// source, and a stale copy would run again).
+function testFiles(packageDir, kind, sub = '') {
+  const dir = join(packageDir, 'dist/test', kind, sub);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .sort()
     .flatMap((name) => {
       const path = join(dir, name);
-      if (statSync(path).isDirectory()) return testFiles(path);
-      return name.endsWith('.test.js') ? [path] : [];
+      if (statSync(path).isDirectory()) return testFiles(packageDir, kind, join(sub, name));
+      if (!name.endsWith('.test.js')) return [];
+      const source = join(packageDir, 'test', kind, sub, name.replace(/\.js$/, '.ts'));
+      return existsSync(source) ? [path] : [];
     });
 }
 
 const totals = { pass: 0, fail: 0, skip: 0 };
 for (const kind of kinds) {
-  const files = packages.flatMap((p) => testFiles(join(root, p, 'dist/test', kind)));
+  const files = packages.flatMap((p) => testFiles(join(root, p), kind));
   if (files.length === 0) continue;
   console.log(`\n== ${kind} tests: ${files.length} files ==`);
   const result = spawnSync(
