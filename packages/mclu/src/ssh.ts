@@ -102,20 +102,22 @@ export function runOverSsh(defaults: Defaults, node: NodeConfig, command: string
       clearTimeout(timer);
       fail(error.message);
     });
-    child.once('exit', (code, signal) => {
+    // 'close': ssh has exited and its pipes are drained, so the output is complete.
+    child.once('close', (code, signal) => {
       clearTimeout(timer);
-      // With connection sharing the master may hold ssh's pipes a while longer (a hung
-      // remote command): take what came within a moment, then stop waiting for them.
+      if (code === 0) resolve(output.stdout);
+      else
+        fail(
+          output.stderr.trim().split('\n').pop() || `ssh exited with ${signal ?? `status ${code}`}`,
+        );
+    });
+    // With connection sharing the master may hold ssh's pipes a while longer (a hung remote
+    // command): take what came within a moment of ssh's exit, then stop waiting for them.
+    child.once('exit', () => {
       setTimeout(() => {
         child.stdout.destroy();
         child.stderr.destroy();
-        if (code === 0) resolve(output.stdout);
-        else
-          fail(
-            output.stderr.trim().split('\n').pop() ||
-              `ssh exited with ${signal ?? `status ${code}`}`,
-          );
-      }, 200);
+      }, 200).unref();
     });
   });
 }

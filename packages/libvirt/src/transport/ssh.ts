@@ -102,12 +102,13 @@ class SshTransport implements Transport {
     // With OpenSSH connection sharing, ssh hands its end of our pipes to the master, which
     // keeps them until the remote command ends: a session whose daemon hangs would hold
     // them (and this process) forever. Once ssh itself has exited, stop waiting for them.
+    // The timer is unref'd: pipes that close by themselves must not keep the process alive.
     child.once('exit', () => {
       setTimeout(() => {
         child.stdin.destroy();
         child.stdout.destroy();
         child.stderr.destroy();
-      }, PIPE_GRACE_MS);
+      }, PIPE_GRACE_MS).unref();
     });
   }
 
