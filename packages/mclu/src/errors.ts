@@ -78,10 +78,7 @@ export class OperationError extends McluError {
   }
 }
 
-/** The message of anything thrown, for error texts that wrap another error. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export { messageOf } from '@tsvirt/cli-kit';
 
 /** True for the error an aborted operation ends with (mclu was interrupted). */
 export function isAbort(error: unknown): boolean {

@@ -1,6 +1,7 @@
 // Ctrl-C and SIGTERM during an operation that makes things on nodes (boot, build,
 // migrate): the first signal aborts the operation, which undoes what it made and reports;
 // a second one stops the undo and lists exactly what is left and how to remove it.
+import { signalStatus } from '@tsvirt/cli-kit';
 import { isAbort, OperationError } from '../errors.js';
 import { UndoStack, describeLeftovers } from '../undo.js';
 import type { OperationControl } from '../boot.js';
@@ -9,7 +10,7 @@ let received: NodeJS.Signals | null = null;
 
 /** The exit status for an operation ended by a signal: 128 + its number. */
 export function interruptedStatus(): number {
-  return received === 'SIGTERM' ? 143 : 130;
+  return signalStatus(received ?? 'SIGINT');
 }
 
 export async function withInterrupts<T>(

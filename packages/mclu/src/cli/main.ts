@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 // The mclu command line: parse arguments, call the library, print. Exit status 0 on
 // success, 1 on failure, 2 on a usage error.
-import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import {
+  createProgram,
+  ExitStatus,
+  packageVersion,
+  progressBar,
+  runProgram,
+} from '@tsvirt/cli-kit';
 import { createInterface } from 'node:readline/promises';
 import { bootGuest, prepareBoot } from '../boot.js';
 import { Cluster, configuredNode } from '../cluster.js';
@@ -31,31 +36,20 @@ import { wakeNode } from '../wol.js';
 import { bridgeConsole } from './console.js';
 import * as format from './format.js';
 import { interruptedStatus, withInterrupts } from './interrupt.js';
-import { progressBar } from './progress.js';
-
-const version = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
-const colour = process.stderr.isTTY && !process.env['NO_COLOR'];
 
 interface GlobalOptions {
   configFile?: string;
   debug?: boolean;
 }
 
-const program = new Command('mclu')
-  .description('mclu, the Mini Cloud: manage a small cluster of libvirt hosts over ssh')
-  .version(version, '-V, --version')
-  .option(
-    '-f, --config-file <file>',
-    'configuration file (default: $MCLU_CONFIG, ./mclu.conf, $XDG_CONFIG_HOME/mclu/mclu.conf, /etc/mclu/mclu.conf)',
-  )
-  .option('--debug', 'show stack traces of errors')
-  .showHelpAfterError('(run `mclu --help` for usage)')
-  .allowExcessArguments(false)
-  .exitOverride();
+const program = createProgram(
+  'mclu',
+  'mclu, the Mini Cloud: manage a small cluster of libvirt hosts over ssh',
+  packageVersion(import.meta.url),
+).option(
+  '-f, --config-file <file>',
+  'configuration file (default: $MCLU_CONFIG, ./mclu.conf, $XDG_CONFIG_HOME/mclu/mclu.conf, /etc/mclu/mclu.conf)',
+);
 
 function globals(): GlobalOptions {
   return program.opts<GlobalOptions>();
@@ -418,30 +412,13 @@ program
     else print(format.formatTemplates(answers));
   });
 
-function report(error: unknown): number {
-  if (error instanceof CommanderError) {
-    // Commander has printed its message already; help and version end successfully.
-    return error.exitCode === 0 ? 0 : 2;
-  }
-  const debug = process.argv.includes('--debug');
-  const message = error instanceof Error ? error.message : String(error);
-  const prefix = colour ? '\x1b[31mmclu: error:\x1b[0m' : 'mclu: error:';
-  process.stderr.write(`${prefix} ${message}\n`);
-  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  else if (!(error instanceof McluError))
-    process.stderr.write('(an unexpected error: run with --debug for the details)\n');
-  if (error instanceof McluError && error.code === 'INTERRUPTED') return interruptedStatus();
-  return error instanceof UsageError ? 2 : 1;
-}
-
-// `mclu list | head`: a reader that goes away is not an error worth a stack trace.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
+await runProgram(program, {
+  label: 'error:',
+  expected: (error) => error instanceof McluError,
+  status: (error) =>
+    error instanceof McluError && error.code === 'INTERRUPTED'
+      ? interruptedStatus()
+      : error instanceof UsageError
+        ? ExitStatus.usage
+        : undefined,
 });
-
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  process.exitCode = report(error);
-}
