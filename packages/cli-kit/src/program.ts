@@ -22,6 +22,8 @@ export function createProgram(name: string, description: string, version: string
 export interface FailurePolicy {
   /** Said after the command's name, before the message (mclu: "error:"). */
   label?: string;
+  /** The line for an error, where its message alone is not it (default: messageOf). */
+  message?: (error: unknown) => string;
   /** Errors that are part of the command's contract, whose message says it all. Others
    *  come with a hint to run again with --debug. A UsageError always is. */
   expected?: (error: unknown) => boolean;
@@ -64,7 +66,8 @@ export function reportFailure(
   }
   const label = policy.label === undefined ? `${name}:` : `${name}: ${policy.label}`;
   const colour = process.stderr.isTTY && !process.env['NO_COLOR'];
-  process.stderr.write(`${colour ? `\x1b[31m${label}\x1b[0m` : label} ${messageOf(error)}\n`);
+  const message = policy.message?.(error) ?? messageOf(error);
+  process.stderr.write(`${colour ? `\x1b[31m${label}\x1b[0m` : label} ${message}\n`);
   const expected = error instanceof UsageError || (policy.expected?.(error) ?? false);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   else if (!expected) {

@@ -106,16 +106,17 @@ void describe('commands', () => {
     assert.equal(r.stderr, '');
   });
 
-  void it("the label and the status can be the command's own", () => {
+  void it("the label, the message and the status can be the command's own", () => {
     const err = stderrOf(() => {
       const status = reportFailure('mclu', new Error('interrupted'), {
         label: 'error:',
+        message: (error) => `${messageOf(error)} by Ctrl-C`,
         expected: () => true,
         status: () => signalStatus('SIGINT'),
       });
       assert.equal(status, 130);
     });
-    assert.equal(err, 'mclu: error: interrupted\n');
+    assert.equal(err, 'mclu: error: interrupted by Ctrl-C\n');
   });
 });
 
