@@ -3,10 +3,20 @@
 // virt-df, virt-copy-out, virt-copy-in) on the TypeScript client. Parse arguments, call the
 // library, print. Exit status 0 on success, 1 on failure, 2 on a usage error.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { Command, CommanderError, Option } from 'commander';
+import {
+  type Command,
+  createProgram,
+  messageOf,
+  Option,
+  packageVersion,
+  progressBar,
+  runProgram,
+  signalStatus,
+  UsageError,
+} from '@tsvirt/cli-kit';
 import {
   GuestfsCancelledError,
   GuestfsConnectionError,
@@ -14,21 +24,13 @@ import {
   GuestfsLaunchError,
 } from '../errors.js';
 import type { Guestfs } from '../guestfs.js';
+import type { Progress } from '../rpc/session.js';
 import { inspect } from '../inspect.js';
 import type { AccelMode } from '../launch/accel.js';
 import type { Drive } from '../launch/drives.js';
 import { launch } from '../launch/launch.js';
 import { type DfRow, dfTable, inspectJson, inspectorXml } from './output.js';
-import { progressBar } from './progress.js';
 
-const version = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
-
-/** A mistake in the command line: exit status 2. */
-class UsageError extends Error {}
 /** A failure to report in one line, without a stack trace: exit status 1. */
 class CommandError extends Error {}
 
@@ -44,13 +46,11 @@ interface ImageOptions {
   verbose?: boolean;
 }
 
-const program = new Command('tsguestfs')
-  .description('inspect and edit disk images through the libguestfs appliance, from TypeScript')
-  .version(version, '-V, --version')
-  .option('--debug', 'show stack traces of errors')
-  .showHelpAfterError('(run `tsguestfs --help` for usage)')
-  .allowExcessArguments(false)
-  .exitOverride();
+const program = createProgram(
+  'tsguestfs',
+  'inspect and edit disk images through the libguestfs appliance, from TypeScript',
+  packageVersion(import.meta.url),
+);
 
 /** The options every command takes to name and open its disk images. */
 function withImageOptions(command: Command): Command {
@@ -295,7 +295,8 @@ withImageOptions(
       } else {
         const bar = progressBar(basename(path));
         try {
-          await g.with({ onProgress: bar.update }).download(path, target);
+          const onProgress = ({ position, total }: Progress): void => bar.update(position, total);
+          await g.with({ onProgress }).download(path, target);
         } finally {
           bar.stop();
         }
@@ -353,40 +354,25 @@ async function tarExtract(
   if ((await exited) !== 0) throw new CommandError(`tar -x in ${dir} failed: ${stderr.trim()}`);
 }
 
-function explain(e: unknown): string {
-  if (e instanceof GuestfsLaunchError) return `the appliance could not be started: ${e.message}`;
-  if (
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`tsguestfs: interrupted\n`);
+    const g = open;
+    void (g === null ? Promise.resolve() : g.close().catch(() => undefined)).finally(() =>
+      process.exit(signalStatus(signal)),
+    );
+  });
+}
+
+await runProgram(program, {
+  message: (e) =>
+    e instanceof GuestfsLaunchError
+      ? `the appliance could not be started: ${e.message}`
+      : messageOf(e),
+  expected: (e) =>
     e instanceof GuestfsError ||
+    e instanceof GuestfsLaunchError ||
     e instanceof GuestfsCancelledError ||
     e instanceof GuestfsConnectionError ||
-    e instanceof CommandError ||
-    e instanceof UsageError
-  ) {
-    return e.message;
-  }
-  return e instanceof Error ? e.message : String(e);
-}
-
-async function main(): Promise<number> {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`tsguestfs: interrupted\n`);
-      const g = open;
-      void (g === null ? Promise.resolve() : g.close().catch(() => undefined)).finally(() =>
-        process.exit(130),
-      );
-    });
-  }
-  try {
-    await program.parseAsync(process.argv);
-    return 0;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    process.stderr.write(`tsguestfs: ${explain(e)}\n`);
-    if (program.opts<{ debug?: boolean }>().debug && e instanceof Error)
-      process.stderr.write(`${e.stack}\n`);
-    return e instanceof UsageError ? 2 : 1;
-  }
-}
-
-process.exitCode = await main();
+    e instanceof CommandError,
+});
