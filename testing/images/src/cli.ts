@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 // testimages: build (or find in the cache) a Debian test image and print where it is.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  createProgram,
+  InvalidArgumentError,
+  Option,
+  packageVersion,
+  runProgram,
+} from '@tsvirt/cli-kit';
 import { debianImage, type DebianImageOptions } from './index.js';
 
 function modules(text: string): DebianImageOptions['initramfsModules'] {
@@ -15,9 +21,11 @@ function size(text: string): number {
   return Number(text);
 }
 
-const program = new Command('testimages')
-  .description('Debian 12 guest disk images for the tests, built once and cached by recipe')
-  .showHelpAfterError();
+const program = createProgram(
+  'testimages',
+  'Debian 12 guest disk images for the tests, built once and cached by recipe',
+  packageVersion(import.meta.url),
+);
 
 program
   .command('debian')
@@ -58,7 +66,5 @@ program
     },
   );
 
-program.parseAsync().catch((error: unknown) => {
-  console.error(`testimages: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-});
+// Every failure of a build says what went wrong in its message.
+await runProgram(program, { expected: () => true });
