@@ -67,10 +67,26 @@ void test('the guest XML is a TCG guest with a virtio disk and a logged serial c
   assert.match(xml, /<log file='\/var\/log\/libvirt\/qemu\/a&apos;b-serial\.log'/);
 });
 
-void test('the CLI explains bad usage with status 2', () => {
+void test('the CLI explains bad usage with status 2, before starting anything', () => {
   const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-  const r = spawnSync(process.execPath, [cli, 'bogus'], { encoding: 'utf8' });
-  assert.equal(r.status, 2);
-  assert.match(r.stderr, /unknown command "bogus"/);
-  assert.match(r.stderr, /testcluster up \[--nodes N\]/);
+  const testcluster = (...args: string[]): { status: number | null; stderr: string } =>
+    spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  const refused: [string[], RegExp][] = [
+    [[], /^Usage: testcluster \[options\] \[command\]/],
+    [['bogus'], /unknown command 'bogus'\n\(run `testcluster --help` for usage\)/],
+    [['up', '--nodes', '2.5'], /'--nodes <n>' argument '2\.5' is invalid\. needs a whole number/],
+    [['up', '--name', '../x'], /bad cluster name "\.\.\/x"/],
+    [['down', '--nodes', '3'], /unknown option '--nodes'/],
+    [['status', 'extra'], /too many arguments/],
+  ];
+  for (const [args, message] of refused) {
+    const r = testcluster(...args);
+    assert.equal(r.status, 2, `testcluster ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  assert.equal(testcluster('--version').status, 0);
+  assert.match(
+    spawnSync(process.execPath, [cli, 'up', '--help'], { encoding: 'utf8' }).stdout,
+    /--no-wake-on-lan/,
+  );
 });
