@@ -1,71 +1,54 @@
 #!/usr/bin/env node
 // pgts generate | check | watch: thin layer over PgtsProject.
+import { createProgram, packageVersion, runProgram } from '@tsvirt/cli-kit';
 import { watch } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { PgtsError } from '../errors.js';
 import { PgtsProject, type RunResult } from '../project.js';
 import { parserRunsHere } from '../sql/parser.js';
 
-const USAGE = `usage: pgts <generate|check|watch> [--config pgts.config.json] [--debug]
+type Command = 'generate' | 'check' | 'watch';
 
-  generate  describe every query in the sources and write the declaration file
-  check     the same without writing; exit 1 on invalid SQL or an out-of-date output
-  watch     generate, then again whenever a source file changes`;
+const program = createProgram(
+  'pgts',
+  'describe the SQL in a TypeScript project against PostgreSQL and write the declarations that type it',
+  packageVersion(import.meta.url),
+).option('--config <file>', 'the configuration file', 'pgts.config.json');
 
-async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', default: 'pgts.config.json' },
-        debug: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
+const COMMANDS: Record<Command, string> = {
+  generate: 'describe every query in the sources and write the declaration file',
+  check: 'the same without writing; exit 1 on invalid SQL or an out-of-date output',
+  watch: 'generate, then again whenever a source file changes',
+};
+for (const [command, description] of Object.entries(COMMANDS) as [Command, string][]) {
+  program
+    .command(command)
+    .description(description)
+    .action(async () => {
+      process.exitCode = await run(command, program.opts<{ config: string }>().config);
     });
-  } catch (e) {
-    process.stderr.write(`pgts: ${e instanceof Error ? e.message : String(e)}\n${USAGE}\n`);
-    return 2;
+}
+
+async function run(command: Command, configFile: string): Promise<number> {
+  const config = loadConfig(resolve(configFile));
+  const project = await PgtsProject.open(config);
+  if (!parserRunsHere()) {
+    process.stderr.write(
+      "pgts: note: PostgreSQL's parser (WebAssembly) does not run on this big-endian host, " +
+        'so every result column is typed nullable unless the query marks it "col!"\n',
+    );
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const command = positionals[0];
-  if (command !== 'generate' && command !== 'check' && command !== 'watch') {
-    process.stderr.write(`pgts: expected a command\n${USAGE}\n`);
-    return 2;
-  }
+  if (command === 'watch') return await watchProject(project);
   try {
-    const config = loadConfig(resolve(values.config));
-    const project = await PgtsProject.open(config);
-    if (!parserRunsHere()) {
-      process.stderr.write(
-        "pgts: note: PostgreSQL's parser (WebAssembly) does not run on this big-endian host, " +
-          'so every result column is typed nullable unless the query marks it "col!"\n',
-      );
-    }
-    if (command === 'watch') return await watchProject(project);
-    try {
-      const result = await project.run(command === 'generate');
-      return report(project, result, command);
-    } finally {
-      await project.close();
-    }
-  } catch (e) {
-    if (e instanceof PgtsError && !values.debug) {
-      process.stderr.write(`pgts: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    const result = await project.run(command === 'generate');
+    return report(project, result, command);
+  } finally {
+    await project.close();
   }
 }
 
-function report(project: PgtsProject, result: RunResult, command: string): number {
+function report(project: PgtsProject, result: RunResult, command: Command): number {
   for (const p of result.problems) {
     process.stderr.write(`${p.file}:${p.line}:${p.column}: error: ${p.message}\n`);
   }
@@ -118,14 +101,4 @@ async function watchProject(project: PgtsProject): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(
-      `pgts: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+await runProgram(program, { expected: (error) => error instanceof PgtsError });
