@@ -57,6 +57,4 @@ export function errnoOf(err: unknown): number {
   return NbdErrno[errnoNameOf(err)];
 }
 
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { messageOf } from '@tsvirt/cli-kit';

@@ -1,5 +1,5 @@
 // `tsnbd copy SRC DST` and `tsnbd-copy SRC DST`: copy between NBD URIs and files.
-import { SingleBar } from 'cli-progress';
+import { progressBar } from '@tsvirt/cli-kit';
 import { copyDisk } from '../copy/copy.js';
 import { ConfigError } from '../errors.js';
 
@@ -38,23 +38,12 @@ export async function copyMain(argv: string[]): Promise<number> {
     else positional.push(arg);
   }
   if (positional.length !== 2) throw new ConfigError(`expected SRC and DST\n${USAGE}`);
-  const bar = progress
-    ? new SingleBar({ stream: process.stderr, format: '{bar} {percentage}% {value}/{total} MiB' })
-    : undefined;
-  let started = false;
+  const bar = progressBar('copy', { show: progress });
   const result = await copyDisk(positional[0]!, positional[1]!, {
     connections,
     requests,
-    onProgress: (copied, total) => {
-      if (!bar) return;
-      if (!started) {
-        bar.start(Math.ceil(total / 2 ** 20), 0);
-        started = true;
-      }
-      bar.update(Math.floor(copied / 2 ** 20));
-    },
-  });
-  bar?.stop();
+    onProgress: bar.update,
+  }).finally(bar.stop);
   if (process.env.TSNBD_COPY_SUMMARY) {
     console.error(
       `copied ${result.size} bytes: ${result.dataBytes} data, ${result.zeroBytes} zero`,

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // tsnbd: serve a plugin (with filters) over NBD, with nbdkit's command line.
+import { packageVersion } from '@tsvirt/cli-kit';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { certificateOptions, pskOptions, readPskFile } from '../server/tls.js';
 import { parseCommandLine, type CommandLine } from './args.js';
 import { copyMain } from './copy.js';
 
-const VERSION = '0.1.0';
+const VERSION = packageVersion(import.meta.url);
 
 function usage(): string {
   const lines = [
