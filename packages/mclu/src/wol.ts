@@ -3,7 +3,7 @@
 import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { NodeConfig } from './config.js';
-import { NodeError } from './errors.js';
+import { messageOf, NodeError } from './errors.js';
 
 export function magicPacket(mac: string): Buffer {
   const bytes = mac.split(/[:-]/).map((h) => parseInt(h, 16));
@@ -42,7 +42,7 @@ export async function wakeNode(
     throw new NodeError(
       'NODE_COMMAND',
       node.name,
-      `cannot send the wake-on-LAN packet for ${node.name} to ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`,
+      `cannot send the wake-on-LAN packet for ${node.name} to ${host}:${port}: ${messageOf(error)}`,
     );
   } finally {
     socket.close();

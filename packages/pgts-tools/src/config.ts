@@ -1,5 +1,6 @@
 // pgts.config.json: where the queries are, where the declarations go, where the schema
 // comes from, and how types map. Paths are relative to the config file.
+import { messageOf } from '@tsvirt/cli-kit';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
@@ -44,7 +45,7 @@ export function loadConfig(path: string): PgtsConfig {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ConfigError(`${path}: not valid JSON: ${messageOf(e)}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${path}: must hold a JSON object`);

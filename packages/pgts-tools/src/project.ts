@@ -1,5 +1,6 @@
 // One run of `pgts generate` / `pgts check`: find the queries, describe each against the
 // schema, and produce the declaration file or the list of problems.
+import { messageOf } from '@tsvirt/cli-kit';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import fg from 'fast-glob';
@@ -130,7 +131,7 @@ export class PgtsProject {
   private problem(query: FoundQuery, e: unknown): Problem {
     const offset = e instanceof DescribeError || e instanceof SqlSyntaxError ? (e.offset ?? 0) : 0;
     const { line, column } = query.locate(offset);
-    const message = e instanceof Error ? e.message : String(e);
+    const message = messageOf(e);
     return { file: this.rel(query.file), line, column, message };
   }
 

@@ -1,5 +1,6 @@
 // Opens the database the types come from: embedded PGlite with the project's schema file or
 // migrations applied (the default: no server), or a real server.
+import { messageOf } from '@tsvirt/cli-kit';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { SchemaSource } from './config.js';
@@ -15,7 +16,7 @@ export async function openSchema(source: SchemaSource, root: string): Promise<Sc
       return await openServerSchemaConnection(source.url ?? process.env['DATABASE_URL']);
     } catch (e) {
       throw new SchemaError(
-        `${e instanceof Error ? e.message : String(e)} (set DATABASE_URL or PGHOST/PGPORT/PGUSER/PGDATABASE)`,
+        `${messageOf(e)} (set DATABASE_URL or PGHOST/PGPORT/PGUSER/PGDATABASE)`,
       );
     }
   }

@@ -20,6 +20,4 @@ export class ClusterError extends Error {
   }
 }
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export { messageOf } from '@tsvirt/cli-kit';

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline/promises';
 import { bootGuest, prepareBoot } from '../boot.js';
 import { Cluster, configuredNode } from '../cluster.js';
 import { loadConfig, type McluConfig } from '../config.js';
-import { McluError, OperationError, UsageError } from '../errors.js';
+import { McluError, messageOf, OperationError, UsageError } from '../errors.js';
 import {
   deleteGuest,
   deleteLoneVolumes,
@@ -403,7 +403,7 @@ program
           (e: unknown) => ({
             name: t.name,
             path: t.path,
-            error: e instanceof Error ? e.message : String(e),
+            error: messageOf(e),
           }),
         ),
       ),

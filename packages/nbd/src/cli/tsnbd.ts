@@ -329,7 +329,7 @@ main().then(
     if (err instanceof ConfigError && !debug) process.stderr.write(`tsnbd: ${err.message}\n`);
     else if (debug && err instanceof Error)
       process.stderr.write(`tsnbd: ${err.stack ?? err.message}\n`);
-    else process.stderr.write(`tsnbd: ${err instanceof Error ? err.message : String(err)}\n`);
+    else process.stderr.write(`tsnbd: ${messageOf(err)}\n`);
     process.exit(1);
   },
 );

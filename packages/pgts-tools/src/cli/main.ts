@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // pgts generate | check | watch: thin layer over PgtsProject.
-import { createProgram, packageVersion, runProgram } from '@tsvirt/cli-kit';
+import { createProgram, messageOf, packageVersion, runProgram } from '@tsvirt/cli-kit';
 import { watch } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../config.js';
@@ -80,7 +80,7 @@ async function watchProject(project: PgtsProject): Promise<number> {
       try {
         report(project, await project.run(true), 'generate');
       } catch (e) {
-        process.stderr.write(`pgts: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.stderr.write(`pgts: ${messageOf(e)}\n`);
       }
     });
   };

@@ -1,3 +1,4 @@
+import { messageOf } from '@tsvirt/cli-kit';
 import pg from 'pg';
 import {
   PostgresError,
@@ -16,11 +17,7 @@ export async function openServerSchemaConnection(
   try {
     await client.connect();
   } catch (e) {
-    throw new PostgresError(
-      `cannot connect to PostgreSQL: ${e instanceof Error ? e.message : String(e)}`,
-      undefined,
-      undefined,
-    );
+    throw new PostgresError(`cannot connect to PostgreSQL: ${messageOf(e)}`, undefined, undefined);
   }
   const label = `PostgreSQL at ${client.host}:${client.port}/${client.database ?? ''}`;
   return new ServerSchemaConnection(client, label);
