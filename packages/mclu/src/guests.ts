@@ -1,5 +1,6 @@
 // Finding a guest in the cluster, and what can be done to one that exists: lifecycle,
 // details, deletion.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import type { Cluster, OnlineSession } from './cluster.js';
 import { parseDomainXml, type DiskDevice, type InterfaceDevice } from './domain-xml.js';
@@ -134,7 +135,7 @@ export async function waitForState(
   for (;;) {
     const { state } = await guest.session.api.getDomainInfo(guest.domain);
     if (state === wanted || Date.now() >= deadline) return state;
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 

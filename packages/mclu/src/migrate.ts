@@ -4,6 +4,7 @@
 // definition). Either way the guest ends on the target only, or, on failure, stays on the
 // source with nothing left on the target (its partial copies are removed, or named with
 // the command that removes them when the target cannot be reached).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { basename } from 'node:path';
 import { removeDefinitionIfOurs } from './claim.js';
 import type { Cluster, OnlineSession } from './cluster.js';
@@ -282,7 +283,7 @@ async function migrateLive(
   let polling = true;
   const poller = (async () => {
     while (polling) {
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       if (!polling) break;
       const job = await api.getJobInfo(guest.domain).catch(() => null);
       if (job !== null && job.dataTotal > 0n) events.onProgress?.(job.dataProcessed, job.dataTotal);

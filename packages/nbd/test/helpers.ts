@@ -1,4 +1,5 @@
 // Shared by the tests: run commands, start tsnbd and nbdkit as real servers.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -112,7 +113,7 @@ export async function startTsnbd(
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   for (let i = 0; i < 200 && !existsSync(socket); i++) {
     if (child.exitCode !== null) throw new Error(`tsnbd exited: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
   if (!existsSync(socket)) throw new Error(`tsnbd did not listen: ${stderr}`);
   return {

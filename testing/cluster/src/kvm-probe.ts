@@ -1,6 +1,7 @@
 // The probe boot: does the test guest really boot under KVM on this machine? /dev/kvm can
 // exist and qemu report KVM as enabled while a guest hangs in early boot (nested
 // virtualization), so the only honest answer is to boot it and watch its serial console.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,8 +40,6 @@ export function kvmUsable(device = KVM_DEVICE): { usable: boolean; why: string }
     return { usable: false, why: `${device} is not usable: ${messageOf(error)}` };
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The console text as a person would read it: no escape sequences, trimmed lines. */
 function readableLines(text: string): string[] {

@@ -1,6 +1,7 @@
 // One node of a test cluster: a private mount namespace (held open by a `sleep` process) in
 // which the node's own directories are bind-mounted over libvirt's and root's ssh paths, and
 // in which the node's libvirtd and sshd run.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import {
@@ -45,8 +46,6 @@ export interface RunningNode {
   libvirtdPid: number;
   sshdPid: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Creates an ed25519 key pair without a passphrase at `path` (and `path.pub`); returns
  *  the public key line. */

@@ -4,6 +4,7 @@
 // sshd started and the qemu guests libvirtd started, and of nothing else; or, for the
 // cluster's helpers in the host's namespace (the wake-on-LAN listener), when its command
 // line holds the argument helperMarker(dir).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync, readdirSync } from 'node:fs';
 
 export interface ClusterProcess {
@@ -70,8 +71,6 @@ function signal(pid: number, sig: NodeJS.Signals): void {
     // already gone
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** SIGTERM, then SIGKILL for those still alive after `graceMs`; waits until all are gone. */
 export async function terminate(pids: readonly number[], graceMs = 3000): Promise<void> {

@@ -2,6 +2,7 @@
 // that powers a node on when a magic packet for its MAC arrives at mclu.conf's wol_address,
 // as a real machine's network card would. It runs in the host's namespace and is stopped
 // (first) with the cluster: its command line carries the cluster's helper marker.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,8 +32,6 @@ export function parseMagicPacket(packet: Buffer): string | null {
   }
   return null;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts the listener for the cluster in `dir` and waits until it listens. */
 export async function startWakeOnLanListener(dir: string, wolAddress: string): Promise<number> {

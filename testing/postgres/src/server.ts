@@ -1,6 +1,7 @@
 // A throwaway PostgreSQL 15 server for the tests: initdb + pg_ctl on a unix socket in a
 // temporary directory, run as the `postgres` user when we are root (postgres refuses root),
 // stopped by its postmaster pid.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,7 +77,7 @@ export function startPostgres(options: { tcp?: boolean } = {}): TestServer {
       } catch {
         // already gone
       }
-      for (let i = 0; i < 200 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(50);
       rmSync(dir, { recursive: true, force: true });
     },
   };

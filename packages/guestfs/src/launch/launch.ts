@@ -3,6 +3,7 @@
  * channel is a unix socket in a private directory that we listen on and qemu connects to;
  * the serial console goes to a log (and its last lines into launch errors).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
@@ -199,7 +200,7 @@ async function waitForDaemon(
         // The channel closed before the daemon was up: qemu is usually exiting; its exit
         // status (or this) is the better message.
         () =>
-          void Promise.race([exited, new Promise((r) => setTimeout(r, 2000, null))]).then((why) =>
+          void Promise.race([exited, sleep(2000, null)]).then((why) =>
             reject(
               new GuestfsLaunchError(
                 'QEMU',

@@ -1,5 +1,6 @@
 // Framing, codecs and errors against bytes captured from Debian's guestfsd 1.48.6 (run
 // standalone, see test/support/standalone.ts), replayed by a scripted fake daemon.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
@@ -217,7 +218,7 @@ void describe('optional arguments', () => {
     const g = await Guestfs.connect(daemon.socketPath);
     try {
       void g.grep('re', '/p', { fixed: true, compressed: true }).catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
       const call = daemon.received[0]!;
       assert.equal(call.readBigUInt64BE(4 + 28), 0b1010n, 'bits 1 (fixed) and 3 (compressed)');
       // regex, path, then extended false, fixed true, insensitive false, compressed true.

@@ -3,6 +3,7 @@
  * authentication, unknown domain, daemon unresponsive (connect timeout, keepalive timeout),
  * connection dropped with calls in flight. Nothing may hang: every wait here is bounded.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -160,7 +161,7 @@ void it('connection dropped mid-call: pending calls on unix and ssh reject, noth
   const ssh = await connect(node.uri, sshOptions(cluster, { keepalive: false }));
   process.kill(node.libvirtdPid, 'SIGSTOP');
   const pending = [unix.getNodeInfo(), unix.listAllDomains(), ssh.getNodeInfo(), ssh.getHostname()];
-  await new Promise((r) => setTimeout(r, 300));
+  await sleep(300);
   process.kill(node.libvirtdPid, 'SIGKILL');
   const results = await Promise.allSettled(pending);
   for (const r of results) {

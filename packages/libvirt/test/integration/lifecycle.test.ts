@@ -4,6 +4,7 @@
  * stream showing the guest's marker, info and stats, ACPI shutdown, start again, peer-to-peer
  * live migration with storage copy to a second node, destroy, undefine, disk deletion.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
@@ -209,7 +210,7 @@ void it('peer-to-peer live migration with storage copy moves the running guest t
         .getJobInfo(dom)
         .catch(() => ({ type: -1, dataTotal: 0n, dataProcessed: 0n, dataRemaining: 0n })),
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   await migration;
   assert.ok(

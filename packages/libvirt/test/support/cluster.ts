@@ -2,6 +2,7 @@
  * The integration tests run against a real cluster of libvirtd + sshd nodes from
  * @tsvirt/testcluster, on the loopback addresses reserved for this package (127.0.2.x).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type Cluster, type ClusterNode, startCluster } from '@tsvirt/testcluster';
@@ -52,6 +53,6 @@ export async function waitFor(
   const deadline = Date.now() + timeoutMs;
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }

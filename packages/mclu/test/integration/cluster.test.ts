@@ -1,6 +1,7 @@
 // mclu against a real 3-node cluster (testing/cluster: libvirtd + sshd per node, on
 // 127.0.3.x) plus one configured node that is off and one address where nothing listens.
 // The CLI runs as a subprocess, exactly as a user runs it; virsh on each node is the judge.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster, GUEST_MARKER, type Cluster, type ClusterNode } from '@tsvirt/testcluster';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -105,7 +106,7 @@ async function waitForSerial(
       assert.fail(
         `${guest} on ${n.name}: ${pattern} not seen in its serial log within ${timeoutMs / 1000} s; log:\n${log.slice(-2000)}`,
       );
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
 }
 
@@ -447,7 +448,7 @@ void describe('mclu on a real cluster', { timeout: 20 * 60_000 }, () => {
     const deadline = Date.now() + 30_000;
     let state = 'on';
     while (state === 'on' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
       const json = JSON.parse(await ok('status', '--json', target.name)) as {
         nodes: { state: string }[];
       };

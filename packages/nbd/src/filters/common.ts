@@ -20,10 +20,6 @@ export function parseDelay(text: string, what: string): number {
   return m[2] === 'ms' ? Number(m[1]) : Number(m[1]) * 1000;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
-}
-
 /** A simple mutex, for read-modify-write cycles that must not interleave. */
 export class Mutex {
   private tail: Promise<void> = Promise.resolve();

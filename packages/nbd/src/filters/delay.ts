@@ -1,6 +1,7 @@
 // delay: waits before each request, to simulate a slow disk (nbdkit-delay-filter).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { defineFilter } from '../api.js';
-import { ownKeys, parseDelay, sleep } from './common.js';
+import { ownKeys, parseDelay } from './common.js';
 
 export function createDelayFilter() {
   const ms = { read: 0, write: 0, zero: 0, trim: 0, extents: 0, cache: 0, open: 0, close: 0 };

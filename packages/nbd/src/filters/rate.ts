@@ -1,8 +1,9 @@
 // rate: limits the bandwidth of reads and writes, for all connections together and per
 // connection (nbdkit-rate-filter), with token buckets of one second's burst.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { defineFilter } from '../api.js';
 import { ConfigError } from '../errors.js';
-import { ownKeys, sleep } from './common.js';
+import { ownKeys } from './common.js';
 
 function parseBits(text: string, key: string): number {
   const m = /^(\d+(?:\.\d+)?)([KMGT]?)$/i.exec(text.trim());

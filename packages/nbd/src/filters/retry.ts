@@ -1,8 +1,9 @@
 // retry: repeats a failed request after a delay (nbdkit-retry-filter's idea). Unlike
 // nbdkit's, it retries the call on the same plugin connection; it does not reopen it.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { defineFilter } from '../api.js';
 import { parseBool, parseInteger } from '../size.js';
-import { ownKeys, parseDelay, sleep } from './common.js';
+import { ownKeys, parseDelay } from './common.js';
 
 export function createRetryFilter() {
   let retries = 5;

@@ -3,6 +3,7 @@
 // appliance writes and deletes a file, mounts with discard and runs fstrim. Afterwards both
 // overlays must map alike, tsnbd must have stayed small, and copying the overlay must write
 // only the blocks in use. One appliance launch per server.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
@@ -60,7 +61,7 @@ async function startServer(command: string[], socket: string, disk: string): Pro
   const child = spawn(command[0]!, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 200 && !existsSync(socket); i++) {
     if (child.exitCode !== null) throw new Error(`${command.join(' ')} exited`);
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
   return {
     child,

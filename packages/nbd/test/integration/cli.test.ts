@@ -1,4 +1,5 @@
 // The tsnbd command line: help, errors, background mode with a pid file, -s, captive vars.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -114,8 +115,7 @@ void describe('tsnbd command line', () => {
       const info = await run('nbdinfo', ['--size', uriOf(socket)]);
       assert.equal(info.stdout.trim(), String(1 << 20));
       process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 100 && existsSync(pidFile); i++)
-        await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && existsSync(pidFile); i++) await sleep(50);
       assert.ok(!existsSync(pidFile), 'pid file removed at exit');
     } finally {
       tmp.cleanup();

@@ -1,6 +1,7 @@
 // Extended headers (NBD_OPT_EXTENDED_HEADERS): our client against tsnbd, since the peers
 // installed here (libnbd 1.14, qemu 7.2, nbdkit 1.32) predate them. nbdkit shows the
 // fallback: it refuses the option and the client carries on with structured replies.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -120,7 +121,7 @@ void describe('extended headers', () => {
     const child = spawn('nbdkit', ['-f', '-U', socket, 'memory', '1M'], { stdio: 'ignore' });
     try {
       for (let i = 0; i < 200 && !existsSync(socket); i++) {
-        await new Promise((r) => setTimeout(r, 25));
+        await sleep(25);
       }
       const c = await NbdClient.connect({ socket });
       assert.equal(c.details.extended, false);

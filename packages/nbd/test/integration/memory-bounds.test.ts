@@ -1,6 +1,7 @@
 // Memory stays bounded whatever a client does: clients that pipeline large reads and never
 // read the replies get no more reads issued once their share is waiting for the socket,
 // and other clients are served meanwhile. Measured on the real tsnbd process (VmRSS).
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
@@ -65,7 +66,7 @@ async function peakRss(pid: number, ms: number): Promise<number> {
   let peak = 0;
   for (const end = Date.now() + ms; Date.now() < end;) {
     peak = Math.max(peak, procStatusBytes(pid, 'VmRSS'));
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   return peak;
 }

@@ -1,5 +1,6 @@
 // nbdkit's server options on tsnbd: each one does what nbdkit's manual says, or is refused
 // with a message. Nothing is accepted and ignored.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -58,7 +59,7 @@ void describe('server options', () => {
               i < 100 && ids(server.child.pid!).uid !== '65534\t65534\t65534\t65534';
               i++
             ) {
-              await new Promise((r) => setTimeout(r, 20));
+              await sleep(20);
             }
             assert.deepEqual(ids(server.child.pid!), {
               uid: '65534\t65534\t65534\t65534',
@@ -143,7 +144,7 @@ void describe('server options', () => {
     await new Promise((r) => parent.once('exit', r));
     const pid = Number(out.trim());
     assert.ok(pid > 0, out);
-    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && alive(pid); i++) await sleep(50);
     assert.ok(!alive(pid), 'tsnbd exited with its parent');
     assert.ok(!existsSync(socket), 'and removed its socket');
   });

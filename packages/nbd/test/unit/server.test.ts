@@ -1,5 +1,6 @@
 // The server and client together in one process (Node only): out-of-order replies,
 // block status, write zeroes flags, capability defaults.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +42,7 @@ void describe('server and client in one process', () => {
       open: () => null,
       getSize: () => 1 << 20,
       async pread(_h, buf, offset) {
-        await new Promise((r) => setTimeout(r, offset === 0 ? 100 : 1));
+        await sleep(offset === 0 ? 100 : 1);
         buf.fill(offset >> 12);
         order.push(offset);
       },

@@ -2,6 +2,7 @@
 // declarations up to date, tsc accepts the correct program and rejects each wrong one with
 // the expected error; `pgts generate` writes the file, reports invalid SQL as file:line:col
 // with PostgreSQL's message, and works against a PostgreSQL 15 server too.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -184,8 +185,7 @@ void describe('sample project', () => {
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const waitFor = async (pattern: RegExp): Promise<void> => {
-      for (let i = 0; i < 600 && !pattern.test(output); i++)
-        await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 600 && !pattern.test(output); i++) await sleep(100);
       assert.match(output, pattern);
     };
     try {

@@ -1,5 +1,6 @@
 // What the integration tests share: running virsh and ssh against a cluster, waiting for the
 // guest's serial console, and proving that nothing of a cluster is left.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -22,8 +23,6 @@ export async function run(argv: string[], env?: NodeJS.ProcessEnv): Promise<stri
 export function virsh(uri: string, ...args: string[]): Promise<string> {
   return run(['virsh', '-q', '-c', uri, ...args]);
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until `file` has a line matching `pattern`; returns that line. */
 export async function waitForLine(

@@ -1,5 +1,6 @@
 // Nodes going off and on: powerOff/powerOn from the library, and wake-on-LAN (the magic
 // packet mclu's `on` sends) waking a node that was configured off.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { after, before, test } from 'node:test';
@@ -27,8 +28,6 @@ const node = (i: number): ClusterNode => {
   assert.ok(n !== undefined);
   return n;
 };
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function sshWorks(n: ClusterNode): Promise<boolean> {
   return run(['ssh', '-F', cluster.sshConfig, n.sshDestination, 'true']).then(
