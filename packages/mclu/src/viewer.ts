@@ -1,24 +1,13 @@
 // `viewer GUEST`: the graphical console through remote-viewer or virt-viewer, which
 // connect by themselves to the node's libvirt URI.
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import which from 'which';
 import { OperationError } from './errors.js';
 
 const VIEWERS = ['virt-viewer', 'remote-viewer'] as const;
 
-export function findOnPath(program: string, path = process.env['PATH'] ?? ''): string | null {
-  for (const dir of path.split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, program);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
+function findOnPath(program: string, path: string | undefined): string | null {
+  return which.sync(program, { nothrow: true, ...(path !== undefined && { path }) });
 }
 
 /** The command line that shows `guest`: virt-viewer finds the display through the node's

@@ -1,12 +1,13 @@
 // Shared by the tests: run commands, start tsnbd and nbdkit as real servers.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import which from 'which';
 import { IHAVEOPT, OPT_REPLY_MAGIC, Rep } from '../src/protocol/constants.js';
 import { StreamReader } from '../src/protocol/reader.js';
 
@@ -18,8 +19,7 @@ export const FIXTURES = resolve(here, '../../test/fixtures');
 
 export function requireTools(...tools: string[]): void {
   for (const tool of tools) {
-    const r = spawnSync('sh', ['-c', `command -v ${tool}`]);
-    if (r.status !== 0) {
+    if (which.sync(tool, { nothrow: true }) === null) {
       throw new Error(
         `${tool} is not installed: install the Debian packages nbdkit libnbd-bin qemu-utils ` +
           `(scripts/install-debian-packages)`,

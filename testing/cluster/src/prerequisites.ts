@@ -1,8 +1,9 @@
 // Checks, before anything is started, that the machine can run a cluster, so that a missing
 // piece is reported with its fix instead of as a daemon's cryptic failure halfway through.
-import { accessSync, constants, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import which from 'which';
 import { ClusterError } from './errors.js';
 
 const INSTALL_HINT = 'run scripts/install-debian-packages (as root) from the repository root';
@@ -36,19 +37,10 @@ const IMAGE_PROGRAMS: readonly (readonly [program: string, pkg: string])[] = [
   ['xorriso', 'xorriso'],
 ];
 
-export function findProgram(program: string): string | null {
-  const dirs = (process.env['PATH'] ?? '').split(delimiter).concat(['/usr/sbin', '/sbin']);
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const path = join(dir, program);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not in this directory
-    }
-  }
-  return null;
+/** The program on the PATH, or in the sbin directories a non-root PATH may lack. */
+function findProgram(program: string): string | null {
+  const path = [process.env['PATH'] ?? '', '/usr/sbin', '/sbin'].join(delimiter);
+  return which.sync(program, { nothrow: true, path });
 }
 
 function missingError(missing: string[], packages: Set<string>): ClusterError {

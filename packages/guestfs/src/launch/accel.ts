@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import {
   closeSync,
-  existsSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -16,6 +15,7 @@ import {
 } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
+import which from 'which';
 import type { Appliance } from './appliance.js';
 import { applianceCacheDir } from './appliance.js';
 
@@ -77,14 +77,10 @@ export async function chooseAccel(
 }
 
 function qemuIdentity(qemu: string): string {
-  for (const dir of (process.env['PATH'] ?? '').split(':')) {
-    const path = join(dir, qemu);
-    if (existsSync(path)) {
-      const s = statSync(path);
-      return `${path}:${s.size}:${s.mtimeMs}`;
-    }
-  }
-  return qemu;
+  const path = which.sync(qemu, { nothrow: true });
+  if (path === null) return qemu;
+  const s = statSync(path);
+  return `${path}:${s.size}:${s.mtimeMs}`;
 }
 
 /**

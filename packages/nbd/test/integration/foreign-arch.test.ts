@@ -3,11 +3,11 @@
 // find them there as on the host, and the pattern plugin must serve nbdkit's bytes. (The
 // unit suites run on s390x and arm64 in the platforms tier of scripts/run-tests.mjs.)
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
+import which from 'which';
 import { TSNBD, captive, requireTools, run, tempDir, type Run } from '../helpers.js';
 
 requireTools('qemu-io', 'nbdinfo', 'nbdcopy');
@@ -20,7 +20,7 @@ function onS390x(args: string[]): Promise<Run> {
   delete env.NODE_TEST_CONTEXT; // else the foreign node reports to us in the runner's format
   return run(FOREIGN_ARCH, ['s390x', ...args], 300_000, env);
 }
-const hasQemuUser = spawnSync('sh', ['-c', 'command -v qemu-s390x-static']).status === 0;
+const hasQemuUser = which.sync('qemu-s390x-static', { nothrow: true }) !== null;
 const skip = hasQemuUser
   ? false
   : 'qemu-user-static is not installed (scripts/install-debian-packages)';
