@@ -16,3 +16,4 @@ export * from './flags.js';
 export * from './types.js';
 export { Proc, type Procedure } from './protocol/procedures.js';
 export { parseUri, type ParsedUri } from './uri.js';
+export { sshBaseOptions } from './transport/ssh.js';

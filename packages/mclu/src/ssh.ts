@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sshBaseOptions } from '@tsvirt/libvirt';
 import type { Defaults, NodeConfig } from './config.js';
 import { McluError, NodeError } from './errors.js';
 
@@ -44,14 +45,14 @@ export function ensurePrivateDir(dir: string): void {
 const timeoutSeconds = (defaults: Defaults): number =>
   Math.max(1, Math.ceil(defaults.connectTimeoutMs / 1000));
 
-/** The options every mclu ssh gets, before the destination. */
+/** The options every mclu ssh gets, before the destination: libvirt's (the same as its
+ *  qemu+ssh connections get), then connection sharing. */
 export function sshOptions(defaults: Defaults): string[] {
   return [
-    ...(defaults.sshConfig === null ? [] : ['-F', defaults.sshConfig]),
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    `ConnectTimeout=${timeoutSeconds(defaults)}`,
+    ...sshBaseOptions({
+      ...(defaults.sshConfig !== null && { configFile: defaults.sshConfig }),
+      connectTimeoutMs: defaults.connectTimeoutMs,
+    }),
     ...connectionSharingOptions(defaults),
   ];
 }

@@ -46,12 +46,27 @@ export function remoteCommand(target: SshTarget): string {
   }
 }
 
-/** The argument vector given to ssh. BatchMode: never prompt, fail instead. */
+/**
+ * The options every ssh run by a program (not a person) gets, before the destination: the
+ * ssh_config file, BatchMode (never prompt: fail instead) and the connect timeout in whole
+ * seconds. mclu's own ssh commands start with them too.
+ */
+export function sshBaseOptions(options: {
+  configFile?: string;
+  connectTimeoutMs: number;
+}): string[] {
+  return [
+    ...(options.configFile === undefined ? [] : ['-F', options.configFile]),
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `ConnectTimeout=${Math.max(1, Math.ceil(options.connectTimeoutMs / 1000))}`,
+  ];
+}
+
+/** The argument vector given to ssh. */
 export function sshArguments(target: SshTarget, options: SshOptions): string[] {
-  const args: string[] = [];
-  if (options.configFile !== undefined) args.push('-F', options.configFile);
-  args.push('-o', 'BatchMode=yes');
-  args.push('-o', `ConnectTimeout=${Math.max(1, Math.ceil(options.connectTimeoutMs / 1000))}`);
+  const args = sshBaseOptions(options);
   if (target.port !== undefined) args.push('-p', String(target.port));
   if (target.user !== undefined) args.push('-l', target.user);
   if (target.keyFile !== undefined) args.push('-i', target.keyFile);

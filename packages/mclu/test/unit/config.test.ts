@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { configCandidates, parseConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { sshOptions } from '../../src/ssh.js';
 import { distrust } from '../../src/trust.js';
 
 const GOOD = `
@@ -168,4 +172,21 @@ void test('the configuration file is looked for in the documented order', () => 
     '/home/u/.config/mclu/mclu.conf',
     '/etc/mclu/mclu.conf',
   ]);
+});
+
+void test("every mclu ssh starts with libvirt's options: ssh_config, batch mode, the timeout", () => {
+  const { defaults } = parseConfig(
+    '[defaults]\nssh_config = "ssh_config"\nconnect_timeout = 2.5\nssh_connection_sharing = false\n[nodes.a]\nhost = "a"\n',
+    '/etc/mclu/mclu.conf',
+  );
+  const base = ['-F', '/etc/mclu/ssh_config', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=3'];
+  assert.deepEqual(sshOptions(defaults), base);
+  const sshControlDir = mkdtempSync(join(tmpdir(), 'mclu-ssh-'));
+  try {
+    const shared = sshOptions({ ...defaults, sshConnectionSharing: true, sshControlDir });
+    assert.deepEqual(shared.slice(0, base.length), base);
+    assert.ok(shared.includes('ControlMaster=auto'), shared.join(' '));
+  } finally {
+    rmSync(sshControlDir, { recursive: true });
+  }
 });
