@@ -1,5 +1,5 @@
 // `tsnbd copy SRC DST` and `tsnbd-copy SRC DST`: copy between NBD URIs and files.
-import { progressBar } from '@tsvirt/cli-kit';
+import { packageVersion, progressBar } from '@tsvirt/cli-kit';
 import { copyDisk } from '../copy/copy.js';
 import { ConfigError } from '../errors.js';
 
@@ -9,7 +9,8 @@ SRC and DST are NBD URIs (nbd://host:port/export, nbd+unix:///export?socket=PATH
 local files. Holes and zero runs are found with block status and not copied as data.
   -C N, --connections=N   connections per NBD endpoint, if it allows multi-conn (4)
   -R N, --requests=N      requests in flight (16)
-  --progress              progress bar on stderr (default when stderr is a terminal)`;
+  --progress              progress bar on stderr (default when stderr is a terminal)
+  -V, --version           print the version`;
 
 export async function copyMain(argv: string[]): Promise<number> {
   const positional: string[] = [];
@@ -32,6 +33,9 @@ export async function copyMain(argv: string[]): Promise<number> {
     else if (name === '--no-progress') progress = false;
     else if (name === '-h' || name === '--help') {
       console.log(USAGE);
+      return 0;
+    } else if (name === '-V' || name === '--version') {
+      console.log(`tsnbd-copy ${packageVersion(import.meta.url)}`);
       return 0;
     } else if (arg.startsWith('-') && arg !== '-')
       throw new ConfigError(`unknown option ${arg}\n${USAGE}`);
