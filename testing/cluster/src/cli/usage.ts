@@ -1,6 +1,7 @@
 // What `testcluster up` and `status` print: the cluster and exactly what to do next.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import which from 'which';
 import { describeAccel } from '../accel.js';
 import type { Cluster } from '../cluster.js';
 import { clusterHealth } from '../cluster.js';
@@ -48,9 +49,12 @@ export function nextSteps(cluster: Cluster): string {
   const off = clusterHealth(cluster).find((h) => !h.libvirtd && !h.sshd)?.node;
   const down =
     cluster.name === 'default' ? 'testcluster down' : `testcluster down --name ${cluster.name}`;
-  const mclu = existsSync(MCLU_CLI)
-    ? [`  alias mclu='node ${MCLU_CLI}'`]
-    : ['  # mclu is packages/mclu: build it with npm run build'];
+  const mclu =
+    which.sync('mclu', { nothrow: true }) !== null
+      ? []
+      : existsSync(MCLU_CLI)
+        ? [`  alias mclu='node ${MCLU_CLI}'   # or every command on PATH: scripts/install`]
+        : ['  # mclu is packages/mclu: put it on PATH with scripts/install'];
   return [
     'next steps:',
     `  # a shell command on ${first.name}, and libvirt over ssh from here:`,
