@@ -118,6 +118,7 @@ void describe('each published package installs on its own from its tarball', () 
         [
           'install',
           '--prefer-offline',
+          '--ignore-scripts',
           '--no-audit',
           '--no-fund',
           '--loglevel=error',
