@@ -5,8 +5,7 @@ import { watch } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../config.js';
 import { PgtsError } from '../errors.js';
-import { PgtsProject, type RunResult } from '../project.js';
-import { parserRunsHere } from '../sql/parser.js';
+import type { PgtsProject, RunResult } from '../project.js';
 
 type Command = 'generate' | 'check' | 'watch';
 
@@ -32,6 +31,10 @@ for (const [command, description] of Object.entries(COMMANDS) as [Command, strin
 
 async function run(command: Command, configFile: string): Promise<number> {
   const config = loadConfig(resolve(configFile));
+  // TypeScript's compiler and PostgreSQL's parser take most of a second to load (a minute
+  // under qemu-user): loaded here, so that --help, --version and usage errors do not wait.
+  const { PgtsProject } = await import('../project.js');
+  const { parserRunsHere } = await import('../sql/parser.js');
   const project = await PgtsProject.open(config);
   if (!parserRunsHere()) {
     process.stderr.write(

@@ -230,14 +230,24 @@ void describe('xdrgen: declarations', () => {
     assert.equal(v1.procedures['CALC_NULL']!.args.name, 'void');
   });
 
-  void it('writes code that type-checks under the strictest settings', () => {
-    const code = compileXdr(`${RFC_EXAMPLE}
+  // A whole TypeScript program with its standard library takes minutes under qemu-user, and
+  // type-checking does not depend on the CPU: the host's run is the check.
+  const emulated = process.env['TSVIRT_EMULATED'];
+  void it(
+    'writes code that type-checks under the strictest settings',
+    {
+      skip:
+        emulated === undefined ? false : `type-checking is the same on every CPU (${emulated} run)`,
+    },
+    () => {
+      const code = compileXdr(`${RFC_EXAMPLE}
       struct node { int v; node *next; };
       union d switch (int k) { case 1: hyper h; default: void; };
       typedef struct node nodes<10>;
     `);
-    assert.deepEqual(typeCheck(work, { 'typed.ts': code }), []);
-  });
+      assert.deepEqual(typeCheck(work, { 'typed.ts': code }), []);
+    },
+  );
 });
 
 void describe('xdrgen: errors point at the problem', () => {
