@@ -4,7 +4,8 @@
 import { defineFilter, type Next, type WriteFlags } from '../api.js';
 import { ConfigError } from '../errors.js';
 import { parseSize } from '../size.js';
-import { Mutex, ownKeys } from './common.js';
+import { Mutex } from '../mutex.js';
+import { ownKeys } from './common.js';
 
 export function createBlocksizeFilter() {
   let minblock = 1;

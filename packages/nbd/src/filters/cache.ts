@@ -5,7 +5,8 @@
 import { defineFilter, type Next } from '../api.js';
 import { ConfigError, NbdError } from '../errors.js';
 import { parseBool } from '../size.js';
-import { Mutex, ownKeys } from './common.js';
+import { Mutex } from '../mutex.js';
+import { ownKeys } from './common.js';
 import { BlockStates, OVERLAY_BLOCK_SIZE, OverlayFile } from './overlay.js';
 
 type Mode = 'writeback' | 'writethrough' | 'unsafe';

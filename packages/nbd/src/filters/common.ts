@@ -20,22 +20,6 @@ export function parseDelay(text: string, what: string): number {
   return m[2] === 'ms' ? Number(m[1]) : Number(m[1]) * 1000;
 }
 
-/** A simple mutex, for read-modify-write cycles that must not interleave. */
-export class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    const previous = this.tail;
-    let release!: () => void;
-    this.tail = new Promise((resolve) => (release = resolve));
-    await previous;
-    try {
-      return await work();
-    } finally {
-      release();
-    }
-  }
-}
-
 /** Shifts extents by `delta` bytes (offset filters). */
 export function shiftExtents<T extends { offset: number }>(extents: T[], delta: number): T[] {
   return extents.map((e) => ({ ...e, offset: e.offset + delta }));

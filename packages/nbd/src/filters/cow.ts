@@ -13,7 +13,8 @@ import { ExtentType, defineFilter, type Extent, type ExtentsFlags, type Next } f
 import { ConfigError, NbdError } from '../errors.js';
 import { normalizeExtents } from '../extents.js';
 import { parseBool, parseSize } from '../size.js';
-import { Mutex, ownKeys } from './common.js';
+import { Mutex } from '../mutex.js';
+import { ownKeys } from './common.js';
 import { BlockStates, OVERLAY_BLOCK_SIZE, OverlayFile } from './overlay.js';
 
 const LOWER = 0;
