@@ -55,6 +55,24 @@ export interface ConfigKey {
   help: string;
 }
 
+/**
+ * How tsnbd may run a plugin's or filter's calls, from the most to the least restrictive.
+ * The first four are nbdkit's thread models, within one process: one connection at a time,
+ * one request at a time, one request at a time per connection, or requests overlapping
+ * (`'parallel'`, the default: what every plugin got before worker processes existed).
+ * `'multiProcess'` is `'parallel'`, and more: tsnbd may serve connections in several worker
+ * processes (`--workers`), each loading and configuring its own instance of the module.
+ * Declare it only when that is right: the module keeps nothing in memory that another
+ * connection must see, or shares it between processes itself (a file, say). A stack runs
+ * under the most restrictive model of its plugin and filters.
+ */
+export type ThreadModel =
+  | 'serializeConnections'
+  | 'serializeAllRequests'
+  | 'serializeRequests'
+  | 'parallel'
+  | 'multiProcess';
+
 /** Lifecycle and configuration callbacks shared by plugins and filters. */
 interface Configurable {
   /** Lower-case name used on the command line. */
@@ -63,6 +81,8 @@ interface Configurable {
   description?: string;
   /** The keys accepted, for `--help`. */
   keys?: readonly ConfigKey[];
+  /** See ThreadModel; `'parallel'` (one process, requests overlapping) when absent. */
+  threadModel?: ThreadModel;
   /** Called once when the module is loaded. */
   load?(): void | Promise<void>;
   /** Called before exit. */

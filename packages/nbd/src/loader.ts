@@ -9,6 +9,7 @@ import type { Filter, Plugin } from './api.js';
 import { ConfigError } from './errors.js';
 import { builtinFilters } from './filters/index.js';
 import { builtinPlugins } from './plugins/index.js';
+import { THREAD_MODELS } from './server/stack.js';
 
 function looksLikePath(name: string): boolean {
   return name.includes('/') || /\.(c|m)?(j|t)s$/.test(name);
@@ -32,6 +33,16 @@ async function importModule(path: string, kind: string): Promise<Record<string, 
     return (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
   } catch (err) {
     throw new ConfigError(`${kind} ${path} failed to load: ${(err as Error).message}`);
+  }
+}
+
+/** A module's own threadModel must be one tsnbd knows (a typo would be a silent default). */
+function checkThreadModel(layer: Plugin<unknown> | Filter<unknown>, path: string): void {
+  const model = layer.threadModel as string | undefined;
+  if (model !== undefined && !(THREAD_MODELS as readonly string[]).includes(model)) {
+    throw new ConfigError(
+      `${path}: threadModel "${model}" is not one of ${THREAD_MODELS.join(', ')}`,
+    );
   }
 }
 
@@ -61,6 +72,7 @@ export async function loadPlugin(name: string): Promise<Plugin<unknown>> {
       `plugin ${name} must export default a plugin object with name, open, getSize and pread`,
     );
   }
+  checkThreadModel(plugin, name);
   return plugin;
 }
 
@@ -78,5 +90,6 @@ export async function loadFilter(name: string): Promise<Filter<unknown>> {
   if (!filter || typeof filter.name !== 'string') {
     throw new ConfigError(`filter ${name} must export default a filter object with a name`);
   }
+  checkThreadModel(filter, name);
   return filter;
 }

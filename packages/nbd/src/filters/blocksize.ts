@@ -59,6 +59,8 @@ export function createBlocksizeFilter() {
 
   return defineFilter<null>({
     name: 'blocksize',
+    // Read-modify-write of unaligned edges is locked in this process only.
+    threadModel: 'parallel',
     description: 'Adapt any request to a plugin with block size limits.',
     keys: [
       { key: 'minblock=SIZE', help: "The plugin's alignment (power of two, default 1)." },

@@ -91,6 +91,8 @@ export function createCacheFilter() {
 
   return defineFilter<null>({
     name: 'cache',
+    // The cache's block states and its lock are in this process's memory.
+    threadModel: 'parallel',
     description: 'Cache blocks in a temporary file in front of the plugin.',
     keys: [
       { key: 'cache=MODE', help: 'writeback (default), writethrough or unsafe.' },

@@ -26,6 +26,7 @@ async function checkZero(next: Next, count: number, offset: number): Promise<voi
 export function createCheckwriteFilter() {
   return defineFilter<null>({
     name: 'checkwrite',
+    threadModel: 'multiProcess',
     description: 'Check that writes match the existing data (EIO if not).',
     async open(next, _readonly, exportName) {
       await next(true, exportName);

@@ -195,6 +195,8 @@ export function createCowFilter() {
 
   return defineFilter<null>({
     name: 'cow',
+    // The overlay's block states and its lock are in this process's memory.
+    threadModel: 'parallel',
     description: 'Copy-on-write overlay in a temporary file; the plugin is never written.',
     keys: [
       { key: 'cow-on-read=BOOL|/PATH', help: 'Also keep blocks read (while PATH exists).' },

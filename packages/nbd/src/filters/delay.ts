@@ -8,6 +8,7 @@ export function createDelayFilter() {
   const set = (k: keyof typeof ms) => (v: string) => (ms[k] = parseDelay(v, `delay-${k}`));
   return defineFilter<null>({
     name: 'delay',
+    threadModel: 'multiProcess',
     description: 'Delay requests (seconds or NNms).',
     keys: [
       { key: 'rdelay=T / wdelay=T', help: 'Delay reads / writes (and zero, trim).' },

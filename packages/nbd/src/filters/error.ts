@@ -47,6 +47,7 @@ export function createErrorFilter() {
 
   return defineFilter<null>({
     name: 'error',
+    threadModel: 'multiProcess',
     description: 'Inject errors at a given rate.',
     keys: [
       { key: 'error=ERRNO', help: 'EIO (default), EPERM, ENOMEM, EINVAL, ENOSPC, ESHUTDOWN.' },

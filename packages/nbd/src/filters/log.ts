@@ -40,6 +40,8 @@ export function createLogFilter() {
 
   return defineFilter<LogHandle>({
     name: 'log',
+    // One log file with connection numbers counted here.
+    threadModel: 'parallel',
     description: 'Log every request to a file.',
     keys: [
       { key: 'logfile=FILE', help: 'Where to log (required).' },

@@ -9,6 +9,7 @@ export function createOffsetFilter() {
   let range: number | undefined;
   return defineFilter<null>({
     name: 'offset',
+    threadModel: 'multiProcess',
     description: 'Serve only a range of the plugin.',
     keys: [
       { key: 'offset=SIZE', help: 'Start of the window (default 0).' },

@@ -82,6 +82,7 @@ export function createPartitionFilter() {
   let wanted: number | undefined;
   return defineFilter<Range>({
     name: 'partition',
+    threadModel: 'multiProcess',
     description: 'Serve one partition of an MBR or GPT disk.',
     keys: [{ key: 'partition=N', help: 'Partition number, from 1 (required).' }],
     config: ownKeys({ partition: (v) => (wanted = parseInteger(v, 'partition', 1)) }),

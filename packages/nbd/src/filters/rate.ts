@@ -42,6 +42,8 @@ export function createRateFilter() {
   let perConnection = 0;
   return defineFilter<Bucket | undefined>({
     name: 'rate',
+    // rate= is one bucket for every connection.
+    threadModel: 'parallel',
     description: 'Limit bandwidth (bits per second).',
     keys: [
       { key: 'rate=BITS', help: 'Limit for all connections together, e.g. 10M.' },

@@ -42,6 +42,7 @@ export function createReadaheadFilter() {
   }
   return defineFilter<Window>({
     name: 'readahead',
+    threadModel: 'multiProcess', // each connection has its own window
     description: 'Read ahead when reads are sequential.',
     async open(next, readonly, exportName) {
       await next(readonly, exportName);

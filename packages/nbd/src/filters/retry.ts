@@ -23,6 +23,7 @@ export function createRetryFilter() {
   }
   return defineFilter<null>({
     name: 'retry',
+    threadModel: 'multiProcess',
     description: 'Retry failed requests.',
     keys: [
       { key: 'retries=N', help: 'How many times (default 5).' },

@@ -43,6 +43,8 @@ export function createStatsFilter() {
   };
   return defineFilter<null>({
     name: 'stats',
+    // The counts are kept here and written at exit.
+    threadModel: 'parallel',
     description: 'Write request statistics to a file at exit.',
     keys: [
       { key: 'statsfile=FILE', help: 'Where to write the summary (required).' },

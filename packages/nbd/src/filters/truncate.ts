@@ -12,6 +12,7 @@ export function createTruncateFilter() {
   const realSize = (next: Next) => next.getSize();
   return defineFilter<null>({
     name: 'truncate',
+    threadModel: 'multiProcess',
     description: 'Truncate, extend or round the size of the plugin.',
     keys: [
       { key: 'truncate=SIZE', help: 'The new size.' },

@@ -32,6 +32,7 @@ export function createFilePlugin() {
 
   return definePlugin<FileHandleState>({
     name: 'file',
+    threadModel: 'multiProcess', // every worker opens the file; the kernel shares its pages
     description: 'Serves a local file or block device.',
     keys: [{ key: 'file=PATH', help: 'The file or block device to serve (required).' }],
     magicConfigKey: 'file',

@@ -84,6 +84,7 @@ export function createHttpPlugin() {
 
   return definePlugin<null>({
     name: 'http',
+    threadModel: 'multiProcess', // each worker has its own connection pool
     description: 'A read-only disk served over HTTP/HTTPS with range requests.',
     keys: [
       { key: 'url=URL', help: 'http:// or https:// URL of the disk image (required).' },

@@ -7,6 +7,7 @@ export function createNullPlugin() {
   let size = 0;
   return definePlugin<null>({
     name: 'null',
+    threadModel: 'multiProcess',
     description: 'A disk that reads as zeroes and throws writes away.',
     keys: [{ key: 'size=SIZE', help: 'Size of the disk (default 0).' }],
     magicConfigKey: 'size',

@@ -55,6 +55,7 @@ export function createPatternPlugin() {
   let size: number | undefined;
   return definePlugin<null>({
     name: 'pattern',
+    threadModel: 'multiProcess',
     description: 'A read-only disk whose every 8-byte word is its own offset (big-endian).',
     keys: [{ key: 'size=SIZE', help: 'Size of the disk (required).' }],
     magicConfigKey: 'size',

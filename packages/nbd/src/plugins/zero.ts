@@ -4,6 +4,7 @@ import { definePlugin } from '../api.js';
 export function createZeroPlugin() {
   return definePlugin<null>({
     name: 'zero',
+    threadModel: 'multiProcess',
     description: 'An empty (0 byte) disk.',
     open: () => null,
     getSize: () => 0,

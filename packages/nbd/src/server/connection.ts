@@ -461,6 +461,11 @@ export class Connection {
       length: 4,
       check: (start) => checkRequestMagic(start, extended),
     };
+    // The serializing thread models serve one request of the connection at a time, and
+    // 'serializeAllRequests' one of the whole stack (under its lock).
+    const model = this.options.stack.threadModel;
+    const lockStack = model === 'serializeAllRequests';
+    const most = model.startsWith('serialize') ? 1 : (this.options.maxInFlight ?? MAX_IN_FLIGHT);
     for (;;) {
       const header =
         this.reader.tryRead(headerLength) ??
@@ -506,8 +511,8 @@ export class Connection {
 
       // serve() never rejects and does its own bookkeeping: no promise chained per request.
       this.inFlight++;
-      void this.serve(state, type, flags, id, offset, length, payload);
-      const most = this.options.maxInFlight ?? MAX_IN_FLIGHT;
+      const serve = () => this.serve(state, type, flags, id, offset, length, payload);
+      void (lockStack ? this.options.stack.requestLock.run(serve) : serve());
       if (this.inFlight >= most) await this.waitForSlot(most - 1);
       if (this.output.writableLength > MAX_QUEUED_OUTPUT && !this.dead) {
         await new Promise<void>((resolve) => {

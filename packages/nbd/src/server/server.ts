@@ -2,6 +2,7 @@
 // socket activation) or serves one connection on stdin/stdout.
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { Mutex } from '../mutex.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 
 export type ListenAddress =
@@ -13,6 +14,8 @@ export class NbdServer {
   private readonly servers: net.Server[] = [];
   private readonly connections = new Set<Promise<void>>();
   private readonly sockets = new Set<net.Socket>();
+  /** Under the 'serializeConnections' model, one connection is served at a time. */
+  private readonly connectionLock = new Mutex();
 
   constructor(private readonly options: ConnectionOptions) {}
 
@@ -23,7 +26,10 @@ export class NbdServer {
       duplex ? { input, output, duplex } : { input, output },
       this.options,
     );
-    const done = conn.run();
+    const done =
+      this.options.stack.threadModel === 'serializeConnections'
+        ? this.connectionLock.run(() => conn.run())
+        : conn.run();
     this.connections.add(done);
     void done.finally(() => this.connections.delete(done));
     return done;

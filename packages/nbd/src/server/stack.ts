@@ -12,10 +12,12 @@ import {
   type Next,
   type OpenNext,
   type Plugin,
+  type ThreadModel,
   type WriteFlags,
   type ZeroFlags,
 } from '../api.js';
 import { ConfigError, NbdError, errnoNameOf } from '../errors.js';
+import { Mutex } from '../mutex.js';
 
 /** A layer opened for one connection. */
 export interface OpenLayer extends Next {
@@ -276,12 +278,31 @@ class FilterLayer<H> implements OpenLayer {
   }
 }
 
+/** Thread models from the most restrictive to the least (see ThreadModel). */
+export const THREAD_MODELS: readonly ThreadModel[] = [
+  'serializeConnections',
+  'serializeAllRequests',
+  'serializeRequests',
+  'parallel',
+  'multiProcess',
+];
+
 /** A plugin with its filters (outermost first), configured once, opened per connection. */
 export class Stack {
+  /** Runs requests one at a time under the 'serializeAllRequests' model. */
+  readonly requestLock = new Mutex();
+
   constructor(
     readonly plugin: Plugin<unknown>,
     readonly filters: readonly Filter<unknown>[] = [],
   ) {}
+
+  /** The most restrictive thread model of the plugin and its filters. */
+  get threadModel(): ThreadModel {
+    const rank = (layer: { threadModel?: ThreadModel }) =>
+      THREAD_MODELS.indexOf(layer.threadModel ?? 'parallel');
+    return THREAD_MODELS[Math.min(rank(this.plugin), ...this.filters.map(rank))]!;
+  }
 
   async load(): Promise<void> {
     await this.plugin.load?.();

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { definePlugin, ExtentType } from '../../src/api.js';
+import { definePlugin, ExtentType, type ThreadModel } from '../../src/api.js';
 import { NbdClient } from '../../src/client/client.js';
 import { NbdError } from '../../src/errors.js';
 import { createMemoryPlugin } from '../../src/plugins/memory.js';
@@ -89,5 +89,94 @@ void describe('server and client in one process', () => {
     );
     await c.close();
     await server.close();
+  });
+});
+
+void describe('thread models', () => {
+  let dir = '';
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'tsnbd-unit-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A plugin whose reads take a while, counting how many run at once. */
+  function counting(threadModel: ThreadModel) {
+    const seen = { now: 0, most: 0 };
+    const plugin = definePlugin<null>({
+      name: 'counting',
+      threadModel,
+      open: () => null,
+      getSize: () => 1 << 20,
+      async pread(_h, buf) {
+        seen.most = Math.max(seen.most, ++seen.now);
+        await new Promise((r) => setTimeout(r, 5));
+        buf.fill(1);
+        seen.now--;
+      },
+    });
+    return { plugin, seen };
+  }
+
+  async function readsAtOnce(clients: NbdClient[], each: number): Promise<void> {
+    await Promise.all(
+      clients.flatMap((c) => Array.from({ length: each }, () => c.pread(Buffer.alloc(512), 0))),
+    );
+  }
+
+  void it('parallel: requests overlap', async () => {
+    const { plugin, seen } = counting('parallel');
+    const [server, socket] = await serve(new Stack(plugin), dir);
+    const c = await NbdClient.connect({ socket });
+    await readsAtOnce([c], 8);
+    assert.ok(seen.most > 1, `at most ${seen.most} at once`);
+    await c.close();
+    await server.close();
+  });
+
+  void it('serializeRequests: one request per connection at a time, connections overlap', async () => {
+    const { plugin, seen } = counting('serializeRequests');
+    const [server, socket] = await serve(new Stack(plugin), dir);
+    const one = await NbdClient.connect({ socket });
+    await readsAtOnce([one], 8);
+    assert.equal(seen.most, 1);
+    const two = await NbdClient.connect({ socket });
+    await readsAtOnce([one, two], 8);
+    assert.equal(seen.most, 2);
+    await Promise.all([one.close(), two.close()]);
+    await server.close();
+  });
+
+  void it('serializeAllRequests: one request at a time over every connection', async () => {
+    const { plugin, seen } = counting('serializeAllRequests');
+    const [server, socket] = await serve(new Stack(plugin), dir);
+    const clients = await Promise.all([1, 2, 3].map(() => NbdClient.connect({ socket })));
+    await readsAtOnce(clients, 4);
+    assert.equal(seen.most, 1);
+    await Promise.all(clients.map((c) => c.close()));
+    await server.close();
+  });
+
+  void it('serializeConnections: a second client waits until the first has gone', async () => {
+    const { plugin } = counting('serializeConnections');
+    const [server, socket] = await serve(new Stack(plugin), dir);
+    const first = await NbdClient.connect({ socket });
+    let connected = false;
+    const second = NbdClient.connect({ socket }).then((c) => {
+      connected = true;
+      return c;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(connected, false, 'the second handshake waited');
+    await first.close();
+    const c = await second;
+    await readsAtOnce([c], 2);
+    await c.close();
+    await server.close();
+  });
+
+  void it('a stack takes the most restrictive model of its layers', () => {
+    const { plugin } = counting('multiProcess');
+    assert.equal(new Stack(plugin).threadModel, 'multiProcess');
+    assert.equal(new Stack(plugin, [{ name: 'f' }]).threadModel, 'parallel');
+    const serial = { name: 'g', threadModel: 'serializeRequests' as const };
+    assert.equal(new Stack(plugin, [{ name: 'f' }, serial]).threadModel, 'serializeRequests');
   });
 });
