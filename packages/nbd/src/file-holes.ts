@@ -83,8 +83,9 @@ export class FileHoles {
         this.lines = undefined;
       });
       child.stderr.resume();
+      // An idle coprocess does not keep this process alive; one with a question does (ask).
       child.unref();
-      (child.stdin as unknown as { unref?: () => void }).unref?.();
+      for (const pipe of [child.stdin, child.stdout, child.stderr]) keepAlive(pipe, false);
       this.child = child;
       this.lines = createInterface({ input: child.stdout });
     }
@@ -110,10 +111,12 @@ export class FileHoles {
           helper.lines.off('line', onLine);
           helper.child.off('exit', onGone);
           helper.child.off('error', onGone);
+          keepAlive(helper.child.stdout, false);
         };
         helper.lines.once('line', onLine);
         helper.child.once('exit', onGone);
         helper.child.once('error', onGone);
+        keepAlive(helper.child.stdout, true);
         helper.child.stdin.write(request + '\n');
       });
     };
@@ -163,4 +166,11 @@ export class FileHoles {
     this.child?.stdin.end();
     this.child = undefined;
   }
+}
+
+/** Whether a child's pipe keeps this process alive (pipes are sockets, typed as streams). */
+function keepAlive(pipe: unknown, on: boolean): void {
+  const socket = pipe as { ref?: () => void; unref?: () => void };
+  if (on) socket.ref?.();
+  else socket.unref?.();
 }

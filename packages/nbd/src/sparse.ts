@@ -1,5 +1,6 @@
-// A sparse byte array in memory: fixed-size pages allocated on first write. Shared by the
-// memory and data plugins and the cow and cache filters.
+// A sparse byte array in this process's memory: fixed-size pages allocated on first write.
+// For plugins that run in one process (the built-in memory and data plugins keep theirs in
+// a file every worker process shares instead: shared-disk.ts).
 import { ExtentType, type Extent } from './api.js';
 
 // 32 KiB, as nbdkit's sparse array, so extent maps match nbdkit's.

@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { definePlugin } from '../api.js';
 import { ConfigError, NbdError } from '../errors.js';
+import { sharedValue } from '../shared.js';
 import { parseBool, parseInteger } from '../size.js';
 
 const MAX_REDIRECTS = 10;
@@ -120,7 +121,12 @@ export function createHttpPlugin() {
       httpsAgent = new https.Agent(agentOptions);
     },
     async getReady() {
-      resolved = await probe(url!);
+      // Probed once for the server: every worker serves the same URL and size.
+      const found = await sharedValue('http-url', async () => {
+        const p = await probe(url!);
+        return { href: p.url.href, size: p.size };
+      });
+      resolved = { url: new URL(found.href), size: found.size };
     },
     cleanup() {
       httpAgent?.destroy();

@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { ExtentType, definePlugin, type Extent } from '../api.js';
 import { ConfigError, NbdError } from '../errors.js';
+import { sharedValue } from '../shared.js';
 import { parseBool, parseInteger, parseSize } from '../size.js';
 
 const BLOCK = 4096;
@@ -22,7 +23,8 @@ function mix(seed: number, n: number): number {
 
 export function createSparseRandomPlugin() {
   let size: number | undefined;
-  let seed = randomInt(2 ** 31);
+  let seed = 0;
+  let seedGiven = false;
   let percent = 10;
   let runLength = 16 << 20;
   let randomContent = false;
@@ -93,6 +95,7 @@ export function createSparseRandomPlugin() {
 
   return definePlugin<null>({
     name: 'sparse-random',
+    threadModel: 'multiProcess',
     description: 'Sparse runs of random data, like a VM disk; writes must match the content.',
     keys: [
       { key: 'size=SIZE', help: 'Size of the disk (required).' },
@@ -104,16 +107,20 @@ export function createSparseRandomPlugin() {
     magicConfigKey: 'size',
     config(key, value) {
       if (key === 'size') size = parseSize(value);
-      else if (key === 'seed') seed = parseInteger(value, key);
-      else if (key === 'percent') {
+      else if (key === 'seed') {
+        seed = parseInteger(value, key);
+        seedGiven = true;
+      } else if (key === 'percent') {
         percent = parseInteger(value, key);
         if (percent > 100) throw new ConfigError('sparse-random: percent= must be 0..100');
       } else if (key === 'runlength') runLength = Math.max(BLOCK, parseSize(value, key));
       else if (key === 'random-content') randomContent = parseBool(value, key);
       else throw new ConfigError(`sparse-random: unknown parameter ${key}`);
     },
-    configComplete() {
+    async configComplete() {
       if (size === undefined) throw new ConfigError('sparse-random: size= is required');
+      // One random seed for the server: every worker process must serve the same disk.
+      if (!seedGiven) seed = await sharedValue('sparse-random-seed', () => randomInt(2 ** 31));
       buildRuns();
     },
     open: () => null,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { normalizeExtents } from '../../src/extents.js';
 import { NbdError } from '../../src/errors.js';
+import { SharedDisk } from '../../src/shared-disk.js';
 import { SparseArray } from '../../src/sparse.js';
 import { parseSize } from '../../src/size.js';
 import { fillPattern } from '../../src/plugins/pattern.js';
@@ -69,6 +70,45 @@ void describe('SparseArray', () => {
     a.read(page, 5 * 32768);
     assert.equal(page[10], 1);
     assert.equal(page.filter((b) => b !== 0).length, 1);
+  });
+});
+
+void describe('SharedDisk', () => {
+  void it('reads zeroes where nothing was written and maps written pages as data', async () => {
+    const d = new SharedDisk('unit-test');
+    await d.write(Buffer.from('hello'), 40000);
+    await d.write(Buffer.alloc(256 * 1024, 7), 1 << 20); // large: through the thread pool
+    const b = Buffer.alloc(10);
+    await d.read(b, 39998);
+    assert.deepEqual([...b.subarray(0, 7)], [0, 0, 104, 101, 108, 108, 111]);
+    const big = Buffer.alloc(300 * 1024);
+    await d.read(big, (1 << 20) - 1024);
+    assert.ok(big.subarray(0, 1024).every((x) => x === 0));
+    assert.ok(big.subarray(1024, 1024 + 256 * 1024).every((x) => x === 7));
+    assert.deepEqual(d.extents(100000, 1000), [
+      { offset: 1000, length: 31768, type: 3 },
+      { offset: 32768, length: 32768, type: 0 },
+      { offset: 65536, length: 34464 + 1000, type: 3 },
+    ]);
+    d.close();
+  });
+
+  void it('zeroes parts of pages in place and unmaps whole pages', async () => {
+    const d = new SharedDisk('unit-test');
+    await d.write(Buffer.alloc(4 * 32768, 0xee), 0);
+    // The end of page 0, pages 1 and 2, the start of page 3.
+    await d.zero(2 * 32768 + 200, 32768 - 100);
+    const all = Buffer.alloc(4 * 32768);
+    await d.read(all, 0);
+    assert.ok(all.subarray(0, 32768 - 100).every((x) => x === 0xee));
+    assert.ok(all.subarray(32768 - 100, 3 * 32768 + 100).every((x) => x === 0));
+    assert.ok(all.subarray(3 * 32768 + 100).every((x) => x === 0xee));
+    assert.deepEqual(d.extents(4 * 32768, 0), [
+      { offset: 0, length: 32768, type: 0 },
+      { offset: 32768, length: 2 * 32768, type: 3 },
+      { offset: 3 * 32768, length: 32768, type: 0 },
+    ]);
+    d.close();
   });
 });
 
