@@ -23,6 +23,8 @@ export interface CommandLine {
   requestTimeout: number;
   /** -t: requests served at once on each connection (nbdkit's threads per connection). */
   threads?: number;
+  /** --workers: processes serving connections, at most (tsnbd's own option). */
+  workers?: number;
   /** -u / -g: the user and group to become once listening. */
   user?: string;
   group?: string;
@@ -56,6 +58,7 @@ const WITH_VALUE = new Set([
   '--request-timeout',
   '-t',
   '--threads',
+  '--workers',
   '-D',
   '-u',
   '--user',
@@ -218,6 +221,14 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
           throw new ConfigError(`--threads=${value}: expected a number from 1 to 1024`);
         }
         cl.threads = n;
+        break;
+      }
+      case '--workers': {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1 || n > 256) {
+          throw new ConfigError(`--workers=${value}: expected a number from 1 to 256`);
+        }
+        cl.workers = n;
         break;
       }
       case '-u':

@@ -3,8 +3,9 @@
 import { packageVersion } from '@tsvirt/cli-kit';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { availableParallelism, constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TLSSocketOptions } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, messageOf } from '../errors.js';
 import { builtinFilters } from '../filters/index.js';
@@ -13,8 +14,15 @@ import { builtinPlugins } from '../plugins/index.js';
 import { NbdServer, type ListenAddress } from '../server/server.js';
 import { Stack } from '../server/stack.js';
 import { certificateOptions, pskOptions, readPskFile } from '../server/tls.js';
+import { inheritSharedResources } from '../shared.js';
 import { parseCommandLine, type CommandLine } from './args.js';
 import { copyMain } from './copy.js';
+import {
+  WorkerPool,
+  serveForParent,
+  workerDescription,
+  type WorkerDescription,
+} from './workers.js';
 
 const VERSION = packageVersion(import.meta.url);
 
@@ -47,6 +55,9 @@ function usage(): string {
     '  -u USER, -g GROUP          become USER and GROUP once listening',
     '  --exit-with-parent         exit when the parent process does (implies -f)',
     '  -t N, --threads=N          serve at most N requests of a connection at once (64)',
+    '  --workers=N                serve connections on up to N processes (default: one',
+    "                             per core); tsnbd's own option, not nbdkit's. Stacks",
+    '                             whose layers must stay in one process get one',
     '  --no-sr, --no-mc           refuse structured replies; do not advertise multi-conn',
     '  -n, --newstyle             accepted (the only protocol tsnbd speaks)',
     '  --debug                    stack traces on errors',
@@ -106,57 +117,40 @@ async function daemonize(): Promise<never> {
   process.exit(code);
 }
 
-async function main(): Promise<number> {
-  if (process.argv[2] === 'copy') return copyMain(process.argv.slice(3));
-  const cl = parseCommandLine(process.argv.slice(2));
-  if (cl.help) {
-    console.log(usage());
-    return 0;
-  }
-  if (cl.version) {
-    console.log(`tsnbd ${VERSION}`);
-    return 0;
-  }
-  if (!cl.plugin) throw new ConfigError('no plugin given (try tsnbd --help)');
-  const fds = activationFds();
-  const modes = [cl.unixSocket !== undefined, cl.port !== undefined, cl.single].filter(Boolean);
-  if (modes.length > 1) throw new ConfigError('give only one of -U, -p and -s');
-  if (cl.single && cl.run) throw new ConfigError('-s cannot be combined with --run');
-
-  const log = cl.verbose ? (m: string) => process.stderr.write(`tsnbd: ${m}\n`) : undefined;
-  const plugin = await loadPlugin(cl.plugin);
+/** Loads the plugin and filters and configures them from the command line. */
+async function configureStack(plugin: string, cl: CommandLine): Promise<Stack> {
+  const loaded = await loadPlugin(plugin);
   const filters = [];
   for (const f of cl.filters) filters.push(await loadFilter(f));
-  const stack = new Stack(plugin, filters);
+  const stack = new Stack(loaded, filters);
   await stack.load();
   for (const { key, value } of cl.params) {
-    const k = key ?? plugin.magicConfigKey;
-    if (!k)
-      throw new ConfigError(`plugin ${plugin.name} takes key=value parameters, not "${value}"`);
+    const k = key ?? stack.plugin.magicConfigKey;
+    if (!k) {
+      throw new ConfigError(
+        `plugin ${stack.plugin.name} takes key=value parameters, not "${value}"`,
+      );
+    }
     await stack.config(k, value);
   }
   await stack.configComplete();
+  return stack;
+}
 
-  let tlsOptions;
-  if (cl.tls !== 'off') {
-    if (cl.tlsPsk) tlsOptions = pskOptions(readPskFile(cl.tlsPsk));
-    else if (cl.tlsCertificates)
-      tlsOptions = certificateOptions(cl.tlsCertificates, cl.tlsVerifyPeer);
-    else throw new ConfigError(`--tls=${cl.tls} needs --tls-certificates=DIR or --tls-psk=FILE`);
-  }
+function tlsOptionsOf(cl: CommandLine): TLSSocketOptions | undefined {
+  if (cl.tls === 'off') return undefined;
+  if (cl.tlsPsk) return pskOptions(readPskFile(cl.tlsPsk));
+  if (cl.tlsCertificates) return certificateOptions(cl.tlsCertificates, cl.tlsVerifyPeer);
+  throw new ConfigError(`--tls=${cl.tls} needs --tls-certificates=DIR or --tls-psk=FILE`);
+}
 
-  const identity = resolveIdentity(cl);
-  const background =
-    !cl.foreground &&
-    !cl.single &&
-    !cl.run &&
-    !cl.exitWithParent && // implies the foreground, as in nbdkit
-    !fds &&
-    !process.env.TSNBD_READY_FD;
-  if (background) return daemonize();
-
-  await stack.getReady();
-  const server = new NbdServer({
+function serverOf(
+  cl: CommandLine,
+  stack: Stack,
+  tlsOptions: TLSSocketOptions | undefined,
+  log: ((message: string) => void) | undefined,
+): NbdServer {
+  return new NbdServer({
     stack,
     readonly: cl.readonly,
     tls: cl.tls,
@@ -169,6 +163,73 @@ async function main(): Promise<number> {
     ...(cl.threads ? { maxInFlight: cl.threads } : {}),
     ...(log ? { log } : {}),
   });
+}
+
+/**
+ * How many processes serve: --workers (default: the number of cores), or one when a layer
+ * keeps its state in one process (its thread model is not 'multiProcess').
+ */
+function workerCount(cl: CommandLine, stack: Stack, log?: (message: string) => void): number {
+  const wanted = cl.workers ?? availableParallelism();
+  if (wanted > 1 && stack.threadModel !== 'multiProcess') {
+    const holders = [stack.plugin, ...stack.filters]
+      .filter((layer) => (layer.threadModel ?? 'parallel') !== 'multiProcess')
+      .map((layer) => layer.name);
+    log?.(`one worker: ${holders.join(', ')} must run in one process`);
+    return 1;
+  }
+  return wanted;
+}
+
+/** A worker started by the accepting process (see workers.ts). */
+async function runWorker(cl: CommandLine, plugin: string, worker: WorkerDescription) {
+  inheritSharedResources(worker.resources);
+  const log = cl.verbose
+    ? (m: string) => process.stderr.write(`tsnbd: worker ${worker.index}: ${m}\n`)
+    : undefined;
+  const stack = await configureStack(plugin, cl);
+  const tlsOptions = tlsOptionsOf(cl);
+  const identity = resolveIdentity(cl);
+  await stack.getReady();
+  dropPrivileges(identity);
+  serveForParent(serverOf(cl, stack, tlsOptions, log), () => stack.cleanup());
+  return new Promise<number>(() => undefined); // serveForParent ends the process
+}
+
+async function main(): Promise<number> {
+  if (process.argv[2] === 'copy') return copyMain(process.argv.slice(3));
+  const cl = parseCommandLine(process.argv.slice(2));
+  if (cl.help) {
+    console.log(usage());
+    return 0;
+  }
+  if (cl.version) {
+    console.log(`tsnbd ${VERSION}`);
+    return 0;
+  }
+  if (!cl.plugin) throw new ConfigError('no plugin given (try tsnbd --help)');
+  const worker = workerDescription();
+  if (worker) return runWorker(cl, cl.plugin, worker);
+  const fds = activationFds();
+  const modes = [cl.unixSocket !== undefined, cl.port !== undefined, cl.single].filter(Boolean);
+  if (modes.length > 1) throw new ConfigError('give only one of -U, -p and -s');
+  if (cl.single && cl.run) throw new ConfigError('-s cannot be combined with --run');
+
+  const log = cl.verbose ? (m: string) => process.stderr.write(`tsnbd: ${m}\n`) : undefined;
+  const stack = await configureStack(cl.plugin, cl);
+  const tlsOptions = tlsOptionsOf(cl);
+  const identity = resolveIdentity(cl);
+  const background =
+    !cl.foreground &&
+    !cl.single &&
+    !cl.run &&
+    !cl.exitWithParent && // implies the foreground, as in nbdkit
+    !fds &&
+    !process.env.TSNBD_READY_FD;
+  if (background) return daemonize();
+
+  await stack.getReady();
+  const server = serverOf(cl, stack, tlsOptions, log);
 
   if (cl.single) {
     dropPrivileges(identity);
@@ -189,13 +250,25 @@ async function main(): Promise<number> {
     : socketPath !== undefined
       ? { kind: 'unix', path: socketPath }
       : { kind: 'tcp', port: cl.port ?? 10809, ...(cl.ipaddr ? { host: cl.ipaddr } : {}) };
-  const port = await server.listen(address);
-  log?.(`listening on ${socketPath ?? `port ${port}`}`);
+  const workers = workerCount(cl, stack, log);
+  const pool =
+    workers > 1
+      ? await WorkerPool.start(workers, fileURLToPath(import.meta.url), server, log)
+      : undefined;
+  let port;
+  try {
+    port = await server.listen(address, pool?.dispatch);
+  } catch (err) {
+    await pool?.close();
+    throw err;
+  }
+  const where = fds ? `${fds.length} inherited socket(s)` : (socketPath ?? `port ${port}`);
+  log?.(`listening on ${where}, ${workers} worker(s)`);
   let finished = false;
   const shutdown = async (code: number): Promise<number> => {
     if (finished) return code;
     finished = true;
-    await server.close();
+    await Promise.all([server.close(), pool?.close()]);
     await stack.cleanup();
     if (privateDir) rmSync(privateDir, { recursive: true, force: true });
     if (cl.pidFile) rmSync(cl.pidFile, { force: true });

@@ -35,17 +35,26 @@ export class NbdServer {
     return done;
   }
 
-  private accept = (socket: net.Socket): void => {
+  /** Serves an accepted socket (here, or handed over by another process); resolves at its end. */
+  serveSocket(socket: net.Socket): Promise<void> {
     socket.setNoDelay(true);
     this.sockets.add(socket);
     socket.on('error', () => undefined);
     socket.on('close', () => this.sockets.delete(socket));
     this.options.log?.(`connection from ${socket.remoteAddress ?? 'unix socket'}`);
-    void this.serveStreams(socket, socket);
-  };
+    const done = this.serveStreams(socket, socket);
+    socket.resume(); // accepted with pauseOnConnect
+    return done;
+  }
 
-  /** Starts listening; resolves with the TCP port when listening on TCP. */
-  async listen(address: ListenAddress): Promise<number | undefined> {
+  /**
+   * Starts listening; resolves with the TCP port when listening on TCP. Each connection goes
+   * to `accept` (default: served here), paused, so that it may be handed to another process.
+   */
+  async listen(
+    address: ListenAddress,
+    accept: (socket: net.Socket) => void = (socket) => void this.serveSocket(socket),
+  ): Promise<number | undefined> {
     const targets: (net.ListenOptions & { fd?: number })[] =
       address.kind === 'unix'
         ? [{ path: address.path }]
@@ -54,7 +63,7 @@ export class NbdServer {
           : address.fds.map((fd) => ({ fd }));
     let port: number | undefined;
     for (const target of targets) {
-      const server = net.createServer({ noDelay: true }, this.accept);
+      const server = net.createServer({ noDelay: true, pauseOnConnect: true }, accept);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(target, () => {

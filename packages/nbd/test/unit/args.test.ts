@@ -49,5 +49,13 @@ void describe('tsnbd command line parsing', () => {
     assert.throws(() => parseCommandLine(['--tls=maybe', 'null']), /--tls=maybe/);
     assert.throws(() => parseCommandLine(['--nope', 'null']), /unknown option --nope/);
     assert.throws(() => parseCommandLine(['-U']), /-U needs a value/);
+    assert.throws(() => parseCommandLine(['--workers=0', 'null']), /--workers=0: expected/);
+  });
+
+  void it("--workers is tsnbd's own option, apart from nbdkit's --threads", () => {
+    const cl = parseCommandLine(['--workers', '3', '-t', '8', 'null']);
+    assert.equal(cl.workers, 3);
+    assert.equal(cl.threads, 8);
+    assert.equal(parseCommandLine(['null']).workers, undefined, 'default: one per core');
   });
 });
