@@ -14,15 +14,18 @@ const LOW16 = Uint16Array.from(
 const spanWord = Buffer.alloc(8);
 
 /**
- * A whole 64 KiB-aligned span: its words share their first six bytes, so one native fill of
- * that 8-byte word, then one 16-bit store per word for the last two bytes.
+ * Whole words from `value` (a multiple of 8) for `length` bytes, all in one 64 KiB-aligned
+ * span, at `at` in `buf` (an even address): the words share their first six bytes, so one
+ * native fill of that 8-byte word, then one 16-bit store per word for the last two bytes.
  */
-function fillSpan(buf: Buffer, at: number, value: number): void {
+function fillWords(buf: Buffer, at: number, value: number, length: number): void {
   spanWord.writeUInt32BE(Math.floor(value / 0x100000000), 0);
   spanWord.writeUInt32BE(value >>> 0, 4);
-  buf.fill(spanWord, at, at + SPAN);
-  const u16 = new Uint16Array(buf.buffer, buf.byteOffset + at, SPAN / 2);
-  for (let k = 0, j = 3; k < SPAN / 8; k++, j += 4) u16[j] = LOW16[k]!;
+  buf.fill(spanWord, at, at + length);
+  const u16 = new Uint16Array(buf.buffer, buf.byteOffset + at, length / 2);
+  const first = (value % SPAN) / 8;
+  const last = first + length / 8;
+  for (let k = first, j = 3; k < last; k++, j += 4) u16[j] = LOW16[k]!;
 }
 
 /** Any range, a byte at a time from each word: for the unaligned edges of a request. */
@@ -41,14 +44,19 @@ function fillRange(buf: Buffer, offset: number, from: number, to: number): void 
 /** Fills `buf` with the pattern for the disk bytes starting at `offset`. */
 export function fillPattern(buf: Buffer, offset: number): void {
   const end = offset + buf.length;
-  for (let at = offset; at < end;) {
-    const spanEnd = Math.min(at - (at % SPAN) + SPAN, end);
-    const whole = at % SPAN === 0 && spanEnd - at === SPAN;
-    if (whole && LITTLE_ENDIAN && (buf.byteOffset + at - offset) % 2 === 0) {
-      fillSpan(buf, at - offset, at);
-    } else fillRange(buf, offset, at, spanEnd);
-    at = spanEnd;
+  const firstWord = Math.min(Math.ceil(offset / 8) * 8, end);
+  const endWord = Math.max(Math.floor(end / 8) * 8, firstWord);
+  if (!LITTLE_ENDIAN || (buf.byteOffset + firstWord - offset) % 2 !== 0) {
+    fillRange(buf, offset, offset, end);
+    return;
   }
+  fillRange(buf, offset, offset, firstWord);
+  for (let at = firstWord; at < endWord;) {
+    const stop = Math.min(at - (at % SPAN) + SPAN, endWord);
+    fillWords(buf, at - offset, at, stop - at);
+    at = stop;
+  }
+  fillRange(buf, offset, endWord, end);
 }
 
 export function createPatternPlugin() {
