@@ -1,21 +1,32 @@
 // Throughput and latency of tsnbd against nbdkit with the same plugin, in one run.
-// Each case runs on both servers alternately, ROUNDS times; the best time of each counts
-// (this machine is shared, so the minimum is the least noisy). Prints ratios:
-// throughput ratio = nbdkit time / tsnbd time (1.0 = as fast as nbdkit, higher is faster).
+// Each case runs on both servers alternately (which one goes first alternates too), ROUNDS
+// times; the best time of each counts (this machine is shared, so the minimum is the least
+// noisy). Prints ratio = nbdkit time / tsnbd time (1.0: as fast as nbdkit, higher: faster).
 // Run by hand: node packages/nbd/dist/bench/compare.js [--quick]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const TSNBD = resolve(fileURLToPath(new URL('.', import.meta.url)), '../src/cli/tsnbd.js');
+const here = fileURLToPath(new URL('.', import.meta.url));
+const TSNBD = resolve(here, '../src/cli/tsnbd.js');
+const LATENCY_SOURCE = resolve(here, '../../bench/nbd-latency.c');
 const quick = process.argv.includes('--quick');
-const ROUNDS = quick ? 1 : 3;
+const ROUNDS = quick ? 1 : 5;
 const SIZE = quick ? '512M' : '2G';
 const dir = mkdtempSync(join(tmpdir(), 'tsnbd-bench-'));
 const source = join(dir, 'random.img');
-execFileSync('sh', ['-c', `head -c ${quick ? '128M' : '512M'} /dev/urandom > ${source}`]);
+execFileSync('sh', ['-c', `head -c ${quick ? '128M' : '704M'} /dev/urandom > ${source}`]);
+const sourceBytes = statSync(source).size;
+const latencyClient = join(dir, 'nbd-latency');
+try {
+  execFileSync('cc', ['-O2', '-Wall', '-o', latencyClient, LATENCY_SOURCE], { stdio: 'inherit' });
+} catch {
+  throw new Error(
+    'cannot compile bench/nbd-latency.c: install gcc (scripts/install-debian-packages)',
+  );
+}
 
 interface Case {
   name: string;
@@ -25,35 +36,56 @@ interface Case {
   /** What one run moves, for MB/s, or requests for latency. */
   bytes?: number;
   requests?: number;
+  /** The issue's goal for the ratio, for the main table. */
+  goal?: number;
 }
 
 const timed = (cmd: string) =>
   `s=$(date +%s%N); ${cmd} >/dev/null || exit 1; e=$(date +%s%N); echo $((e - s))`;
 const bytesOf = (s: string) => Number(s.slice(0, -1)) * 2 ** 30 * (s.endsWith('M') ? 1 / 1024 : 1);
+// nbdcopy opens no more connections than it has threads (one per core by default).
+const connections = (c: number) => `-C ${c} -T ${c}`;
+const fill = `nbdcopy ${connections(4)} ${source} "$uri"`;
 
-const cases: Case[] = [];
+const REQUESTS = quick ? 10000 : 50000;
+const table: Case[] = [];
 for (const c of [1, 4]) {
-  cases.push({
-    name: `pattern ${SIZE}, nbdcopy -C ${c} to null:`,
+  table.push({
+    name: `pattern ${SIZE} -> nbdcopy null:, ${c} connection${c > 1 ? 's' : ''}`,
     args: ['pattern', SIZE],
-    run: timed(`nbdcopy -C ${c} "$uri" null:`),
+    run: timed(`nbdcopy ${connections(c)} "$uri" null:`),
     bytes: bytesOf(SIZE),
-  });
-  const sourceBytes = Number(execFileSync('stat', ['-c', '%s', source]).toString());
-  cases.push({
-    name: `memory: nbdcopy -C ${c} file -> NBD (writes)`,
-    args: ['memory', SIZE],
-    run: timed(`nbdcopy -C ${c} ${source} "$uri"`),
-    bytes: sourceBytes,
-  });
-  cases.push({
-    name: `memory: nbdcopy -C ${c} NBD -> null: (reads)`,
-    args: ['memory', SIZE],
-    run: `nbdcopy ${source} "$uri" && ${timed(`nbdcopy -C ${c} "$uri" null:`)}`,
-    bytes: sourceBytes,
+    goal: c === 1 ? 1.0 : 0.95,
   });
 }
-cases.push({
+for (const c of [1, 4]) {
+  table.push({
+    name: `memory, ${sourceBytes >> 20} MiB written, ${c} connection${c > 1 ? 's' : ''}`,
+    args: ['memory', SIZE],
+    run: timed(`nbdcopy ${connections(c)} ${source} "$uri"`),
+    bytes: sourceBytes,
+    goal: 0.9,
+  });
+}
+for (const c of [1, 4]) {
+  table.push({
+    name: `memory, ${sourceBytes >> 20} MiB read, ${c} connection${c > 1 ? 's' : ''}`,
+    args: ['memory', SIZE],
+    run: `${fill} && ${timed(`nbdcopy ${connections(c)} "$uri" null:`)}`,
+    bytes: sourceBytes,
+    goal: 0.9,
+  });
+}
+table.push({
+  name: `4 KiB random reads, queue depth 1 (C client), latency`,
+  args: ['memory', `${sourceBytes >> 20}M`],
+  run: `${fill} && ${latencyClient} "$unixsocket" ${REQUESTS}`,
+  requests: REQUESTS,
+  goal: 1.0,
+});
+
+const others: Case[] = [];
+others.push({
   name: `pattern ${SIZE}, qemu-img convert to null-co`,
   args: ['pattern', SIZE],
   run: timed(`qemu-img convert -n -f raw "$uri" --target-image-opts driver=null-co,size=${SIZE}`),
@@ -67,31 +99,26 @@ const discards = Array.from({ length: 16 }, (_, i) => {
   const step = bytesOf(OVERLAY) / 16;
   return `-c 'discard ${i * step + 4096} ${step / 2}'`;
 }).join(' ');
-cases.push({
+others.push({
   name: `cow over a file: ${OVERLAY} written into the overlay`,
   args: ['--filter=cow', 'file', source],
   run: timed(`qemu-io -f raw -c 'write -P 7 0 ${OVERLAY}' "$uri"`),
   bytes: bytesOf(OVERLAY),
 });
-cases.push({
+others.push({
   name: `cow over a file, after writes and discards: nbdcopy to null:`,
   args: ['--filter=cow', 'file', source],
   run: `qemu-io -f raw -c 'write -P 7 0 ${OVERLAY}' ${discards} "$uri" >/dev/null && ${timed('nbdcopy "$uri" null:')}`,
-  bytes: Number(execFileSync('stat', ['-c', '%s', source]).toString()),
+  bytes: sourceBytes,
 });
-const REQUESTS = quick ? 5000 : 20000;
-cases.push({
-  name: `latency: qemu-img bench, ${REQUESTS} x 4 KiB reads, depth 1 (memory)`,
-  args: ['memory', '1G'],
-  run: timed(`qemu-img bench -f raw -c ${REQUESTS} -d 1 -s 4k "$uri"`),
-  requests: REQUESTS,
-});
-cases.push({
-  name: `latency: qemu-img bench, ${REQUESTS} x 4 KiB writes, depth 1 (memory)`,
-  args: ['memory', '1G'],
-  run: timed(`qemu-img bench -w -f raw -c ${REQUESTS} -d 1 -s 4k "$uri"`),
-  requests: REQUESTS,
-});
+for (const write of [false, true]) {
+  others.push({
+    name: `qemu-img bench, 4 KiB ${write ? 'writes' : 'reads'}, depth 1 (memory), latency`,
+    args: ['memory', '1G'],
+    run: timed(`qemu-img bench ${write ? '-w ' : ''}-f raw -c ${REQUESTS} -d 1 -s 4k "$uri"`),
+    requests: REQUESTS,
+  });
+}
 
 function once(server: 'nbdkit' | 'tsnbd', c: Case): number {
   const [bin, pre] = server === 'nbdkit' ? ['nbdkit', []] : [process.execPath, [TSNBD]];
@@ -103,22 +130,48 @@ function once(server: 'nbdkit' | 'tsnbd', c: Case): number {
   return Number(last) / 1e9;
 }
 
-try {
-  console.log(`tsnbd vs nbdkit, best of ${ROUNDS}; ratio = nbdkit time / tsnbd time`);
-  for (const c of cases) {
-    let best = { nbdkit: Infinity, tsnbd: Infinity };
-    for (let i = 0; i < ROUNDS; i++) {
-      best = {
-        nbdkit: Math.min(best.nbdkit, once('nbdkit', c)),
-        tsnbd: Math.min(best.tsnbd, once('tsnbd', c)),
-      };
-    }
-    const ratio = best.nbdkit / best.tsnbd;
-    const detail = c.bytes
-      ? `nbdkit ${(c.bytes / best.nbdkit / 1e6).toFixed(0)} MB/s, tsnbd ${(c.bytes / best.tsnbd / 1e6).toFixed(0)} MB/s`
-      : `nbdkit ${((best.nbdkit / c.requests!) * 1e6).toFixed(1)} us/req, tsnbd ${((best.tsnbd / c.requests!) * 1e6).toFixed(1)} us/req`;
-    console.log(`${c.name.padEnd(58)} ratio ${ratio.toFixed(2)}  (${detail})`);
+function measure(c: Case): { nbdkit: number; tsnbd: number } {
+  const best = { nbdkit: Infinity, tsnbd: Infinity };
+  for (let i = 0; i < ROUNDS; i++) {
+    const order = i % 2 === 0 ? (['nbdkit', 'tsnbd'] as const) : (['tsnbd', 'nbdkit'] as const);
+    for (const server of order) best[server] = Math.min(best[server], once(server, c));
   }
+  return best;
+}
+
+function cell(c: Case, seconds: number): string {
+  return c.bytes
+    ? `${seconds.toFixed(3)} s (${(c.bytes / seconds / 1e6).toFixed(0)} MB/s)`
+    : `${((seconds / c.requests!) * 1e6).toFixed(1)} µs/request`;
+}
+
+function print(title: string, cases: Case[]): void {
+  console.log(`\n${title}\n`);
+  console.log('| workload | nbdkit | tsnbd | ratio | goal |');
+  console.log('|---|---|---|---|---|');
+  for (const c of cases) {
+    const best = measure(c);
+    const ratio = best.nbdkit / best.tsnbd;
+    const goal =
+      c.goal === undefined ? '' : `>= ${c.goal.toFixed(2)} ${ratio >= c.goal ? 'met' : 'NOT met'}`;
+    console.log(
+      `| ${c.name} | ${cell(c, best.nbdkit)} | ${cell(c, best.tsnbd)} | ${ratio.toFixed(2)} | ${goal} |`,
+    );
+  }
+}
+
+try {
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+  console.log(
+    `tsnbd (--workers default: ${availableParallelism()}) vs nbdkit, best of ${ROUNDS} ` +
+      `alternating runs; ratio = nbdkit time / tsnbd time. Load average at start: ${load()}`,
+  );
+  print('The table of issue 16', table);
+  print('Other cases', others);
+  console.log(`\nLoad average at the end: ${load()}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
