@@ -8,7 +8,7 @@
 // allocates and faults in fresh ones.
 const MAX_POOLED_BYTES = 32 << 20;
 const MAX_SIZES = 8;
-const MIN_POOLED = 16 * 1024;
+const MIN_POOLED = 4096;
 
 export class BufferPool {
   private readonly free = new Map<number, Buffer[]>();

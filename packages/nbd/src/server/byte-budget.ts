@@ -11,11 +11,15 @@ export class ByteBudget {
 
   /** Resolves once `bytes` may be held; resolves at once after close(). */
   acquire(bytes: number): Promise<void> {
-    if (this.closed || (this.waiters.length === 0 && this.fits(bytes))) {
-      this.used += bytes;
-      return Promise.resolve();
-    }
+    if (this.tryAcquire(bytes)) return Promise.resolve();
     return new Promise((grant) => this.waiters.push({ bytes, grant }));
+  }
+
+  /** Holds `bytes` if that is possible now, without waiting (the common case, no promise). */
+  tryAcquire(bytes: number): boolean {
+    if (!this.closed && (this.waiters.length > 0 || !this.fits(bytes))) return false;
+    this.used += bytes;
+    return true;
   }
 
   release(bytes: number): void {

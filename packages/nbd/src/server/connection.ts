@@ -557,15 +557,17 @@ export class Connection {
     const piece = this.replies.chunked && !dontFragment ? READ_PIECE : length;
     for (let done = 0; done < length; done += piece) {
       const n = Math.min(piece, length - done);
-      await this.replyBudget.acquire(n);
+      if (!this.replyBudget.tryAcquire(n)) await this.replyBudget.acquire(n);
       if (this.dead) {
         this.replyBudget.release(n);
         return;
       }
       const buf = this.replies.readBuffer(n);
       try {
+        // A plugin that answers at once is not waited for (no promise, no timer).
         // On failure buf is dropped, not pooled: a timed-out plugin may still fill it.
-        await this.withTimeout(layer.pread(buf, offset + done));
+        const reading = layer.readNow(buf, offset + done);
+        if (reading) await this.withTimeout(reading);
       } catch (err) {
         this.replyBudget.release(n);
         throw err; // an ERROR chunk ends the reply, after any chunks already sent

@@ -75,7 +75,10 @@ export class ReplyWriter {
     if (isInFrame(data, header.length)) {
       const frame = Buffer.from(data.buffer, 0, header.length + data.length);
       header.copy(frame, 0);
-      this.output.write(frame, sent);
+      this.output.write(frame, () => {
+        this.pool.release(frame);
+        sent();
+      });
       return;
     }
     this.output.cork();
@@ -104,7 +107,7 @@ export class ReplyWriter {
   readBuffer(length: number): Buffer {
     if (length > SMALL_REPLY) return this.pool.get(length);
     const room = this.readHeaderLength;
-    return Buffer.allocUnsafeSlow(room + length).subarray(room);
+    return this.pool.get(room + length).subarray(room);
   }
 
   /** A chunk header followed by `extra` bytes of room for the start of its payload. */

@@ -21,6 +21,11 @@ import { Mutex } from '../mutex.js';
 
 /** A layer opened for one connection. */
 export interface OpenLayer extends Next {
+  /**
+   * pread for the server's own use: a plugin that answers synchronously is not waited for
+   * through promises (filters keep getting promises from `pread`).
+   */
+  readNow(buf: Buffer, offset: number): void | Promise<void>;
   close(): Promise<void>;
 }
 
@@ -91,6 +96,10 @@ class PluginLayer<H> implements OpenLayer {
 
   async pread(buf: Buffer, offset: number): Promise<void> {
     await this.plugin.pread(this.h, buf, offset);
+  }
+
+  readNow(buf: Buffer, offset: number): void | Promise<void> {
+    return this.plugin.pread(this.h, buf, offset);
   }
 
   /** Runs a write-like call, passing FUA natively or emulating it with a flush. */
@@ -236,6 +245,9 @@ class FilterLayer<H> implements OpenLayer {
   async pread(buf: Buffer, offset: number): Promise<void> {
     const f = this.filter;
     await (f.pread ? f.pread(this.next, this.h, buf, offset) : this.next.pread(buf, offset));
+  }
+  readNow(buf: Buffer, offset: number): Promise<void> {
+    return this.pread(buf, offset);
   }
   async pwrite(buf: Buffer, offset: number, flags: WriteFlags): Promise<void> {
     const f = this.filter;
