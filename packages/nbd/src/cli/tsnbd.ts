@@ -251,15 +251,15 @@ async function main(): Promise<number> {
       ? { kind: 'unix', path: socketPath }
       : { kind: 'tcp', port: cl.port ?? 10809, ...(cl.ipaddr ? { host: cl.ipaddr } : {}) };
   const workers = workerCount(cl, stack, log);
-  const pool =
-    workers > 1
-      ? await WorkerPool.start(workers, fileURLToPath(import.meta.url), server, log)
-      : undefined;
+  let pool: WorkerPool | undefined;
   let port;
   try {
+    if (workers > 1)
+      pool = await WorkerPool.start(workers, fileURLToPath(import.meta.url), server, log);
     port = await server.listen(address, pool?.dispatch);
   } catch (err) {
     await pool?.close();
+    if (privateDir) rmSync(privateDir, { recursive: true, force: true });
     throw err;
   }
   const where = fds ? `${fds.length} inherited socket(s)` : (socketPath ?? `port ${port}`);

@@ -42,6 +42,8 @@ interface Worker {
 }
 
 export class WorkerPool {
+  /** This process, always first: it wins ties. */
+  private readonly here: Worker = { index: 1, child: undefined, connections: 0 };
   private readonly workers: Worker[];
   private closing = false;
 
@@ -50,11 +52,12 @@ export class WorkerPool {
     children: ChildProcess[],
     private readonly log: ((message: string) => void) | undefined,
   ) {
-    this.workers = [
-      { index: 1, child: undefined, connections: 0 },
-      ...children.map((child, i) => ({ index: i + 2, child, connections: 0 })),
-    ];
-    for (const worker of this.workers) if (worker.child) this.watch(worker, worker.child);
+    this.workers = [this.here];
+    children.forEach((child, i) => {
+      const worker = { index: i + 2, child, connections: 0 };
+      this.workers.push(worker);
+      this.watch(worker, child);
+    });
   }
 
   /**
@@ -101,19 +104,19 @@ export class WorkerPool {
   /** Gives a connection (accepted paused) to the worker serving the fewest. */
   dispatch = (socket: net.Socket): void => {
     const worker = this.workers.reduce((a, b) => (b.connections < a.connections ? b : a));
-    worker.connections++;
     const serveHere = () => {
-      void this.server.serveSocket(socket).finally(() => this.workers[0]!.connections--);
+      this.here.connections++;
+      void this.server.serveSocket(socket).finally(() => this.here.connections--);
     };
     if (!worker.child) {
       serveHere();
       return;
     }
+    worker.connections++;
     worker.child.send({ type: 'connection' } satisfies ToWorker, socket, (err) => {
       if (!err) return;
       // The worker is gone: serve the connection here rather than drop it.
       worker.connections--;
-      this.workers[0]!.connections++;
       serveHere();
     });
   };
