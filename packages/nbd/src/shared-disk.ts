@@ -17,10 +17,13 @@ import { sharedFile } from './shared.js';
 export const PAGE_SIZE = 32 * 1024;
 /** Larger transfers are copied by libuv's thread pool, beside the event loop. */
 const SYNC_LIMIT = 64 * 1024;
+/** The page map is read and written this many pages (bytes) at a time (2 GiB of disk). */
+const MAP_CHUNK = 64 * 1024;
 /** Block status looks at this many pages at most per call (32 GiB of disk). */
 const MAX_MAP_READ = 1 << 20;
 const ZEROES = Buffer.alloc(PAGE_SIZE);
-const MARKS = Buffer.alloc(MAX_MAP_READ, 1);
+const MARKED = Buffer.alloc(MAP_CHUNK, 1);
+const UNMARKED = Buffer.alloc(MAP_CHUNK, 0);
 
 /** tmpfs when there is one (RAM, as nbdkit's memory plugin), else the temporary directory. */
 function ramDirectory(): string {
@@ -105,10 +108,33 @@ export class SharedDisk {
 
   private mark(count: number, offset: number): void {
     const first = Math.floor(offset / PAGE_SIZE);
-    const end = Math.ceil((offset + count) / PAGE_SIZE);
-    for (let page = first; page < end; page += MARKS.length) {
-      writeAtSync(this.map, MARKS.subarray(0, Math.min(MARKS.length, end - page)), page);
+    this.setMarks(first, Math.ceil((offset + count) / PAGE_SIZE), MARKED);
+  }
+
+  /** Sets the map bytes of pages [first, end) from `marks` (all 1 or all 0). */
+  private setMarks(first: number, end: number, marks: Buffer): void {
+    for (let page = first; page < end; page += MAP_CHUNK) {
+      writeAtSync(this.map, marks.subarray(0, Math.min(MAP_CHUNK, end - page)), page);
     }
+  }
+
+  /** The runs [first, end) of marked pages in [from, to). */
+  private markedRuns(from: number, to: number): [number, number][] {
+    const runs: [number, number][] = [];
+    const marks = Buffer.allocUnsafe(Math.min(MAP_CHUNK, to - from));
+    for (let base = from; base < to; base += marks.length) {
+      const chunk = marks.subarray(0, Math.min(marks.length, to - base));
+      readAtSync(this.map, chunk, base);
+      for (let i = chunk.indexOf(1); i >= 0 && i < chunk.length;) {
+        let j = chunk.indexOf(0, i);
+        if (j < 0) j = chunk.length;
+        const last = runs[runs.length - 1];
+        if (last && last[1] === base + i) last[1] = base + j;
+        else runs.push([base + i, base + j]);
+        i = chunk.indexOf(1, j);
+      }
+    }
+    return runs;
   }
 
   /** Makes the range read as zeroes; whole pages give their memory back. */
@@ -122,14 +148,13 @@ export class SharedDisk {
     }
     this.writeZeroes(offset, firstWhole * PAGE_SIZE);
     this.writeZeroes(endWhole * PAGE_SIZE, end);
-    const unmark = Buffer.alloc(Math.min(MAX_MAP_READ, endWhole - firstWhole));
-    for (let page = firstWhole; page < endWhole; page += unmark.length) {
-      writeAtSync(this.map, unmark.subarray(0, Math.min(unmark.length, endWhole - page)), page);
-    }
+    const written = this.markedRuns(firstWhole, endWhole);
+    this.setMarks(firstWhole, endWhole, UNMARKED);
     const start = firstWhole * PAGE_SIZE;
-    const length = (endWhole - firstWhole) * PAGE_SIZE;
     this.holes ??= FileHoles.forFd(this.data);
-    if (!(await this.holes.punchHole(start, length))) this.writeZeroes(start, start + length);
+    if (await this.holes.punchHole(start, (endWhole - firstWhole) * PAGE_SIZE)) return;
+    // No hole punching here: zero what was written (the rest reads as zeroes already).
+    for (const [s, e] of written) this.writeZeroes(s * PAGE_SIZE, e * PAGE_SIZE);
   }
 
   /** Writes zeroes over [from, to) (parts of pages: their pages stay allocated). */
