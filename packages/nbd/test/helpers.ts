@@ -121,7 +121,7 @@ export async function startTsnbd(
     child,
     stderr: () => stderr,
     stop: async () => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
@@ -172,4 +172,21 @@ export function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
   if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(m[1]) * 1024;
+}
+
+/** The Uid, Gid and Groups lines of /proc/PID/status. */
+export function ids(pid: number): { uid: string; gid: string; groups: string } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)![1]!.trim();
+  return { uid: field('Uid'), gid: field('Gid'), groups: field('Groups') };
+}
+
+/** Whether a process exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

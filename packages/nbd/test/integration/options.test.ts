@@ -6,25 +6,19 @@ import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TSNBD, captive, requireTools, run, startTsnbd, tempDir, uriOf } from '../helpers.js';
+import {
+  TSNBD,
+  alive,
+  captive,
+  ids,
+  requireTools,
+  run,
+  startTsnbd,
+  tempDir,
+  uriOf,
+} from '../helpers.js';
 
 requireTools('nbdinfo', 'qemu-io');
-
-/** The Uid, Gid and Groups lines of /proc/PID/status. */
-function ids(pid: number): { uid: string; gid: string; groups: string } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)![1]!.trim();
-  return { uid: field('Uid'), gid: field('Gid'), groups: field('Groups') };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 void describe('server options', () => {
   const tmp = tempDir();
