@@ -76,9 +76,9 @@ void describe('memory bounds', () => {
   let server: Daemon;
   let baseline = 0;
   // A fresh server per case, so that memory another case left for the collector to free
-  // does not count.
+  // does not count. One worker: every client is served by the process measured.
   beforeEach(async () => {
-    server = await startTsnbd(tmp.dir, ['pattern', '1G']);
+    server = await startTsnbd(tmp.dir, ['--workers=1', 'pattern', '1G']);
     // Warm up (code, buffers) with a normal client before taking the baseline.
     const warm = await run('qemu-io', [
       '-r',
@@ -137,7 +137,13 @@ void describe('memory bounds', () => {
   // One 32 MiB payload with the plugin, the next one arriving, the pool's buffers and the
   // socket's chunks not yet collected: about 100 MiB, and no more however many writes queue.
   void it('a client flooding writes of 32 MiB to a slow plugin: RSS under baseline + 150 MB', async () => {
-    const slow = await startTsnbd(tmp.dir, ['--filter=delay', 'null', '1G', 'wdelay=1']);
+    const slow = await startTsnbd(tmp.dir, [
+      '--workers=1',
+      '--filter=delay',
+      'null',
+      '1G',
+      'wdelay=1',
+    ]);
     const pid = slow.child.pid!;
     try {
       const start = procStatusBytes(pid, 'VmRSS');
