@@ -38,6 +38,15 @@ export interface CommandLine {
   debug: boolean;
 }
 
+/** A whole number from 1 to `max`, given to `option`. */
+function count(option: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new ConfigError(`${option}=${value}: expected a number from 1 to ${max}`);
+  }
+  return n;
+}
+
 const WITH_VALUE = new Set([
   '-U',
   '--unix',
@@ -215,22 +224,12 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         break;
       }
       case '-t':
-      case '--threads': {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < 1 || n > 1024) {
-          throw new ConfigError(`--threads=${value}: expected a number from 1 to 1024`);
-        }
-        cl.threads = n;
+      case '--threads':
+        cl.threads = count('--threads', value!, 1024);
         break;
-      }
-      case '--workers': {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < 1 || n > 256) {
-          throw new ConfigError(`--workers=${value}: expected a number from 1 to 256`);
-        }
-        cl.workers = n;
+      case '--workers':
+        cl.workers = count('--workers', value!, 256);
         break;
-      }
       case '-u':
       case '--user':
         cl.user = value!;
