@@ -8,6 +8,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NbdClient } from '../../src/client/client.js';
 import {
   TSNBD,
@@ -39,7 +40,7 @@ function connectionsPerWorker(stderr: string, workers: number): string {
 }
 
 async function until(what: string, done: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 500 && !done(); i++) await sleep(20);
   assert.ok(done(), `timed out waiting for ${what}`);
 }
 

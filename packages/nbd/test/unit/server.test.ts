@@ -107,7 +107,7 @@ void describe('thread models', () => {
       getSize: () => 1 << 20,
       async pread(_h, buf) {
         seen.most = Math.max(seen.most, ++seen.now);
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
         buf.fill(1);
         seen.now--;
       },
@@ -163,7 +163,7 @@ void describe('thread models', () => {
       connected = true;
       return c;
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     assert.equal(connected, false, 'the second handshake waited');
     await first.close();
     const c = await second;
