@@ -1,0 +1,139 @@
+/**
+ * NBD servers this tool starts as child processes, each on a unix socket in a private
+ * directory, each stopped by its pid: the source overlays (tsnbd with its cow filter for raw
+ * images, `qemu-nbd --snapshot` for qcow2, VMDK and the like, as virt-v2v does) and the
+ * targets that need a server (qcow2 files, the null output). A server that dies early fails
+ * the start with its own message; every server is killed if this process exits.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { V2vError } from './errors.js';
+import type { DiskLocation } from './source.js';
+
+export interface NbdServerProcess {
+  /** nbd+unix:///?socket=PATH */
+  readonly uri: string;
+  readonly socket: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** The tsnbd command of @tsvirt/nbd (its compiled CLI, next to the package's entry). */
+export function tsnbdPath(): string {
+  return fileURLToPath(new URL('./cli/tsnbd.js', import.meta.resolve('@tsvirt/nbd')));
+}
+
+const running = new Set<ChildProcess>();
+let exitHook = false;
+
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const c of running) c.kill('SIGKILL');
+  });
+}
+
+/** Starts `command args` and waits for `socket` to appear (or the process to fail). */
+export async function startNbdServer(
+  what: string,
+  command: string,
+  args: readonly string[],
+  socket: string,
+): Promise<NbdServerProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  track(child);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    if (stderr.length < 8192) stderr += d.toString();
+  });
+  const exited = new Promise<string>((resolve) => {
+    child.once('error', (e) => resolve(e.message));
+    child.once('exit', (code, signal) => resolve(signal ?? `exit status ${code}`));
+  });
+  let done: string | null = null;
+  void exited.then((why) => (done = why));
+  for (let waited = 0; !existsSync(socket); waited += 20) {
+    if (done !== null || waited > 60_000) {
+      child.kill('SIGKILL');
+      const reason = done ?? 'no socket after 60 s';
+      const missing = /ENOENT/.test(reason)
+        ? ` (is ${command} installed? scripts/install-debian-packages)`
+        : '';
+      throw new V2vError(
+        done !== null && /ENOENT/.test(reason) ? 'TOOL_MISSING' : 'INPUT',
+        `${what}: ${command} failed to start: ${stderr.trim() || reason}${missing}`,
+      );
+    }
+    await sleep(20);
+  }
+  return {
+    uri: `nbd+unix:///?socket=${socket}`,
+    socket,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Serves a source disk behind a copy-on-write overlay: every write (the conversion's edits,
+ * fstrim's discards) stays in the overlay and the source is opened read-only. Raw images and
+ * raw members of a tar go through tsnbd's file plugin and cow filter (plus its offset filter
+ * for a tar member); other formats through `qemu-nbd --snapshot` (qcow2, vmdk...).
+ */
+export async function serveSourceOverlay(
+  location: DiskLocation,
+  dir: string,
+  index: number,
+): Promise<NbdServerProcess> {
+  const socket = join(dir, `in${index}`);
+  const what = `source disk ${index} (${location.path})`;
+  if (location.format === 'raw') {
+    const member =
+      location.offset !== undefined
+        ? ['--filter=offset', `offset=${location.offset}`, `range=${location.size}`]
+        : [];
+    return startNbdServer(
+      what,
+      process.execPath,
+      [
+        tsnbdPath(),
+        ...['-f', '--exit-with-parent', '-U', socket, '--filter=cow', ...member],
+        ...['file', `file=${location.path}`],
+      ],
+      socket,
+    );
+  }
+  const image =
+    location.offset !== undefined
+      ? // A member of a tar file: qemu reads it through a raw slice of the tar.
+        [
+          '--image-opts',
+          [
+            `driver=${location.format}`,
+            'file.driver=raw',
+            `file.offset=${location.offset}`,
+            `file.size=${location.size}`,
+            'file.file.driver=file',
+            `file.file.filename=${location.path.replace(/,/g, ',,')}`,
+          ].join(','),
+        ]
+      : ['--format', location.format, location.path];
+  return startNbdServer(
+    what,
+    'qemu-nbd',
+    ['-t', '--shared=0', '--discard=unmap', '--snapshot', '--socket', socket, ...image],
+    socket,
+  );
+}
