@@ -22,7 +22,11 @@ export { ovaSource } from './input/ova.js';
 export { parseOvf } from './input/ovf.js';
 export { listTar } from './input/tar.js';
 export { LocalOutput, type DiskFormatOptions } from './output/local.js';
-export { LibvirtOutput, type LibvirtOutputOptions } from './output/libvirt.js';
+export {
+  LibvirtOutput,
+  type LibvirtOutputOptions,
+  type OutputConnection,
+} from './output/libvirt.js';
 export { NullOutput } from './output/null.js';
 export type { Output, CopyStats, GuestMetadata } from './output/output.js';
 export { domainXml, osinfoId, type NetworkMapping, type TargetDisk } from './domain-xml.js';

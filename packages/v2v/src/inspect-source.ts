@@ -82,7 +82,9 @@ async function checkFilesystem(g: Guestfs, device: string): Promise<FilesystemCh
   if (type !== null && /^ext[234]$/.test(type)) {
     try {
       // -n: answer no to every question (nothing is written); -f: check even if marked clean.
-      await g.debug('sh', ['e2fsck', '-f', '-n', device]);
+      // udev first: the unmount after inspection makes it re-read the partition table, and
+      // the device node is briefly gone meanwhile.
+      await g.debug('sh', [`udevadm settle; exec e2fsck -f -n '${device.replace(/'/g, '')}'`]);
       return { device, type, result: 'clean' };
     } catch (e) {
       if (!(e instanceof GuestfsError)) throw e;

@@ -18,6 +18,7 @@ import { NullOutput } from '../output/null.js';
 import type { Output } from '../output/output.js';
 import { describeSource, type SourceGuest } from '../source.js';
 import type { RootChoice } from '../inspect-source.js';
+import { normaliseArgv } from './argv.js';
 import { Reporter } from './report.js';
 
 const version = (
@@ -25,16 +26,6 @@ const version = (
     version: string;
   }
 ).version;
-
-/** virt-v2v's multi-letter single-dash options, as long options. */
-const MULTI_LETTER = ['ic', 'if', 'io', 'oc', 'of', 'oa', 'on', 'oo', 'op', 'os', 'ip', 'it'];
-
-export function normaliseArgv(argv: readonly string[]): string[] {
-  return argv.map((a) => {
-    const m = /^-([a-z]{2})(=.*)?$/.exec(a);
-    return m && MULTI_LETTER.includes(m[1]!) ? `--${m[1]}${m[2] ?? ''}` : a;
-  });
-}
 
 /** virt-v2v options this tool does not implement: refused with the reason, never ignored. */
 const REFUSED: Record<string, string> = {

@@ -172,10 +172,10 @@ export async function listInitramfs(path: string): Promise<InitramfsListing> {
 function plainArchiveLength(data: Buffer, start: number): number {
   let at = start;
   for (;;) {
-    if (at + HEADER > data.length) throw new Error('truncated cpio archive');
     const magic = data.toString('latin1', at, at + 6);
     if (magic !== '070701' && magic !== '070702')
       throw new Error(`not a newc cpio header at offset ${at}`);
+    if (at + HEADER > data.length) throw new Error('truncated cpio archive');
     const hex = (i: number) =>
       parseInt(data.toString('latin1', at + 6 + i * 8, at + 14 + i * 8), 16);
     const fileSize = hex(6);

@@ -36,7 +36,7 @@ export function listTar(path: string): TarMember[] | null {
     let at = 0;
     let longName: string | null = null;
     for (;;) {
-      if (readSync(fd, header, 0, 512, at) < 512) break;
+      if (readSync(fd, header, 0, 512, at) < 512) return at === 0 ? null : members;
       if (header.every((b) => b === 0)) break;
       if (header.toString('latin1', 257, 262) !== 'ustar') return members.length ? members : null;
       let sum = 0;

@@ -32,8 +32,25 @@ export interface LibvirtOutputOptions extends DiskFormatOptions {
   /** Log the serial console to this file on the host (mclu's guests do). */
   readonly serialLog?: string | undefined;
   /** An open connection to use instead of `uri` (not closed by the output). */
-  readonly connection?: LibvirtConnection | undefined;
+  readonly connection?: OutputConnection | undefined;
 }
+
+/** The calls this output makes: a LibvirtConnection, or any object with these (mclu's). */
+export type OutputConnection = Pick<
+  LibvirtConnection,
+  | 'close'
+  | 'getCapabilities'
+  | 'lookupDomainByName'
+  | 'defineDomainXml'
+  | 'undefineDomain'
+  | 'lookupStoragePoolByName'
+  | 'getStoragePoolInfo'
+  | 'refreshStoragePool'
+  | 'lookupStorageVolByName'
+  | 'createStorageVolXml'
+  | 'uploadStorageVol'
+  | 'deleteStorageVol'
+>;
 
 /** Data ranges closer than this are sent as one upload (the gap as zeroes). */
 const MERGE_GAP = 1 << 20;
@@ -60,7 +77,7 @@ async function dataRanges(client: NbdClient): Promise<{ offset: number; length: 
 
 export class LibvirtOutput implements Output {
   readonly description: string;
-  private conn: LibvirtConnection | null = null;
+  private conn: OutputConnection | null = null;
   private pool: StoragePoolRef | null = null;
   private readonly volumes: StorageVolRef[] = [];
   private domain: DomainRef | null = null;
@@ -69,7 +86,7 @@ export class LibvirtOutput implements Output {
     this.description = `-o libvirt -oc ${options.uri} -os ${options.pool}`;
   }
 
-  private async connection(): Promise<LibvirtConnection> {
+  private async connection(): Promise<OutputConnection> {
     if (this.options.connection) return this.options.connection;
     try {
       this.conn ??= await connect(
@@ -187,7 +204,7 @@ export class LibvirtOutput implements Output {
   }
 
   private async uploadQcow2(
-    conn: LibvirtConnection,
+    conn: OutputConnection,
     pool: StoragePoolRef,
     volume: string,
     disk: DiskTarget,
@@ -241,7 +258,7 @@ export class LibvirtOutput implements Output {
   }
 
   /** The domain defined by finish() (for a caller that starts it). */
-  get defined(): { conn: LibvirtConnection | null; domain: DomainRef | null } {
+  get defined(): { conn: OutputConnection | null; domain: DomainRef | null } {
     return { conn: this.options.connection ?? this.conn, domain: this.domain };
   }
 
