@@ -9,7 +9,7 @@ import { imageKey, normalizeRecipe, type DebianImageOptions, type DebianRecipe }
 import { imageTree } from './rootfs.js';
 
 export type { DebianImageOptions, DebianLayout } from './recipe.js';
-export { CACHE_DIR } from './cache.js';
+export { CACHE_DIR, cached } from './cache.js';
 export { bootImage, type BootOptions, type BootResult } from './boot.js';
 
 export interface DebianImage extends LayoutFacts {
