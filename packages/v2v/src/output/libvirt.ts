@@ -6,6 +6,7 @@
  */
 import { mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   type DomainRef,
@@ -35,8 +36,20 @@ export interface LibvirtOutputOptions extends DiskFormatOptions {
   readonly connection?: OutputConnection | undefined;
 }
 
+/** What this output does with an upload stream (libvirt's LibvirtStream, or mclu's view of it). */
+export interface UploadStream extends Duplex {
+  finish(): Promise<void>;
+}
+
 /** The calls this output makes: a LibvirtConnection, or any object with these (mclu's). */
-export type OutputConnection = Pick<
+export type OutputConnection = {
+  uploadStorageVol(
+    vol: StorageVolRef,
+    offset: bigint,
+    length: bigint,
+    flags?: number,
+  ): Promise<UploadStream>;
+} & Pick<
   LibvirtConnection,
   | 'close'
   | 'getCapabilities'
@@ -48,7 +61,6 @@ export type OutputConnection = Pick<
   | 'refreshStoragePool'
   | 'lookupStorageVolByName'
   | 'createStorageVolXml'
-  | 'uploadStorageVol'
   | 'deleteStorageVol'
 >;
 
