@@ -138,7 +138,7 @@ export function choosePlacement(
   return candidates[0] ?? null;
 }
 
-async function place(
+export async function place(
   cluster: Cluster,
   memoryBytes: bigint,
   vcpus: number,

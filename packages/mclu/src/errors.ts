@@ -66,6 +66,7 @@ export class OperationError extends McluError {
   constructor(
     code:
       | 'BOOT_FAILED'
+      | 'IMPORT_FAILED'
       | 'MIGRATE_FAILED'
       | 'NO_ROOM'
       | 'TOOL_MISSING'

@@ -26,6 +26,7 @@ import {
 } from '../guests.js';
 import { checkGuestName } from '../names.js';
 import { libvirtConnector } from '../libvirt-connector.js';
+import { importGuest, type ImportInput } from '../import.js';
 import { migrateGuest } from '../migrate.js';
 import { powerOffNode } from '../power.js';
 import { memoryProblem, parseSize, SIZE_RULE } from '../size.js';
@@ -234,6 +235,73 @@ for (const [name, start] of [
       },
     );
 }
+
+program
+  .command('import')
+  .description(
+    'convert a foreign guest (disk images, an OVA, libvirt XML) to run on KVM and bring it into the cluster',
+  )
+  .argument('<name>', 'NAME, or NODE:NAME to choose the node')
+  .argument(
+    '<source...>',
+    'the disk images (-i disk), the OVA (-i ova) or the XML file (-i libvirtxml)',
+  )
+  .option('-i, --input <kind>', 'disk, ova or libvirtxml', 'disk')
+  .option('--start', 'start the guest once it is imported')
+  .option('--memory <size>', "memory, e.g. 2G (default: the source's)")
+  .option('--vcpus <n>', "virtual cpus (default: the source's)")
+  .action(
+    async (
+      target: string,
+      sources: string[],
+      options: { input: string; start?: boolean; memory?: string; vcpus?: string },
+    ) => {
+      if (!['disk', 'ova', 'libvirtxml'].includes(options.input))
+        throw new UsageError(`-i ${options.input}: give disk, ova or libvirtxml`);
+      const request = {
+        target,
+        sources,
+        input: options.input as ImportInput,
+        start: options.start ?? false,
+        memoryBytes: memoryOption(options.memory),
+        vcpus: countOption('vcpus', options.vcpus, 4096),
+      };
+      checkGuestName(parseGuestSpec(target).name);
+      const cfg = config();
+      const bar = progressBar('upload');
+      try {
+        const result = await withInterrupts(
+          (control) =>
+            withCluster(
+              (cluster) =>
+                importGuest(
+                  cluster,
+                  cfg,
+                  request,
+                  {
+                    onStep: note,
+                    onUploadProgress: (done, total) => bar.update(BigInt(done), BigInt(total)),
+                  },
+                  control,
+                ),
+              undefined,
+              control.signal,
+              cfg,
+            ),
+          note,
+        );
+        bar.stop();
+        if (result.placed)
+          print(`placed ${result.name} on ${result.node} (${result.placementReason ?? ''})\n`);
+        for (const d of result.decisions) print(`  ${d}\n`);
+        print(
+          `imported ${result.name} on ${result.node} (${result.state}); ${(result.copiedBytes / 2 ** 20).toFixed(0)} MiB copied\n`,
+        );
+      } finally {
+        bar.stop();
+      }
+    },
+  );
 
 for (const action of ['start', 'reboot', 'destroy'] as const satisfies readonly LifecycleAction[]) {
   const descriptions = {
