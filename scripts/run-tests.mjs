@@ -7,9 +7,12 @@
 //   platforms    the unit tests again on the newest Node LTS (x64, from the npm registry),
 //                and those of the byte-level packages on s390x (big-endian) and arm64 under
 //                qemu-user (scripts/foreign-arch)
+//   slow         integration tests named *.slow.test.ts (runs of many minutes, such as
+//                virt-v2v's initramfs rebuilds under TCG): only when asked for, never in
+//                the other tiers
 // Usage:
-//   node scripts/run-tests.mjs [--unit|--integration|--platforms] [PACKAGE_DIR_OR_NAME...]
-// Without a tier, all three. Build first (`npm run build`): tests run from each package's
+//   node scripts/run-tests.mjs [--unit|--integration|--platforms|--slow] [PACKAGE_DIR_OR_NAME...]
+// Without a tier, the first three. Build first (`npm run build`): tests run from each package's
 // dist/ directory. The closing line adds up every run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -23,13 +26,13 @@ const BYTE_LEVEL = ['xdr', 'libvirt', 'nbd', 'pgts', 'pgts-tools'];
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const args = process.argv.slice(2);
-const TIERS = ['unit', 'integration', 'platforms'];
+const TIERS = ['unit', 'integration', 'platforms', 'slow'];
 const chosen = TIERS.filter((t) => args.includes(`--${t}`));
-const tiers = chosen.length > 0 ? chosen : TIERS;
+const tiers = chosen.length > 0 ? chosen : TIERS.filter((t) => t !== 'slow');
 const unknown = args.filter((a) => a.startsWith('--') && !TIERS.includes(a.slice(2)));
 if (unknown.length > 0) {
   console.error(
-    `run-tests: unknown option ${unknown.join(' ')} (--unit, --integration, --platforms)`,
+    `run-tests: unknown option ${unknown.join(' ')} (--unit, --integration, --platforms, --slow)`,
   );
   process.exit(2);
 }
@@ -50,16 +53,16 @@ const byteLevel = packages.filter((dir) => BYTE_LEVEL.some((name) => dir === `pa
 
 // The compiled tests of a package: dist/test/KIND/**/X.test.js whose source
 // test/KIND/**/X.test.ts still exists (tsc never deletes the output of a removed or moved
-// source, and a stale copy would run again).
-function testFiles(packageDir, kind, sub = '') {
+// source, and a stale copy would run again); X.slow.test.js only for the slow tier.
+function testFiles(packageDir, kind, slow, sub = '') {
   const dir = join(packageDir, 'dist/test', kind, sub);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .sort()
     .flatMap((name) => {
       const path = join(dir, name);
-      if (statSync(path).isDirectory()) return testFiles(packageDir, kind, join(sub, name));
-      if (!name.endsWith('.test.js')) return [];
+      if (statSync(path).isDirectory()) return testFiles(packageDir, kind, slow, join(sub, name));
+      if (!name.endsWith('.test.js') || name.endsWith('.slow.test.js') !== slow) return [];
       const source = join(packageDir, 'test', kind, sub, name.replace(/\.js$/, '.ts'));
       return existsSync(source) ? [path] : [];
     });
@@ -78,6 +81,7 @@ const foreign = (arch) => [join(root, 'scripts/foreign-arch'), arch, 'node'];
 const runs = [
   { tier: 'unit', kind: 'unit', label: `unit tests (Node ${process.version})`, packages },
   { tier: 'integration', kind: 'integration', label: 'integration tests', packages },
+  { tier: 'slow', kind: 'integration', label: 'slow tests', packages },
   {
     tier: 'platforms',
     kind: 'unit',
@@ -97,7 +101,9 @@ const runs = [
 const totals = { pass: 0, fail: 0, skip: 0 };
 const summary = [];
 for (const run of runs.filter((r) => tiers.includes(r.tier))) {
-  const files = run.packages.flatMap((p) => testFiles(join(root, p), run.kind));
+  const files = run.packages.flatMap((p) =>
+    testFiles(join(root, p), run.kind, run.tier === 'slow'),
+  );
   if (files.length === 0) continue;
   console.log(`\n== ${run.label}: ${files.length} files ==`);
   const started = Date.now();
