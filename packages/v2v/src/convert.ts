@@ -294,6 +294,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionResult
     if (e instanceof V2vError) throw e;
     throw new V2vError('CONVERSION', messageOf(e), { cause: e });
   } finally {
+    await output?.close?.().catch(() => undefined);
     await g?.close().catch(() => undefined);
     for (const o of overlays) await o.stop();
     rmSync(workDir, { recursive: true, force: true });

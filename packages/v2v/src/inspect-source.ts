@@ -6,6 +6,7 @@
  * have the free space and inodes the conversion needs. Each refusal says what was found.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Guestfs, GuestfsError, type InspectedOs, inspect } from '@tsvirt/guestfs';
 import { V2vError, messageOf } from './errors.js';
 import type { Firmware } from './source.js';
@@ -80,18 +81,25 @@ async function checkFilesystem(g: Guestfs, device: string): Promise<FilesystemCh
     if (!(e instanceof GuestfsError)) throw e;
   }
   if (type !== null && /^ext[234]$/.test(type)) {
-    try {
-      // -n: answer no to every question (nothing is written); -f: check even if marked clean.
-      // udev first: the unmount after inspection makes it re-read the partition table, and
-      // the device node is briefly gone meanwhile.
-      await g.debug('sh', [`udevadm settle; exec e2fsck -f -n '${device.replace(/'/g, '')}'`]);
-      return { device, type, result: 'clean' };
-    } catch (e) {
-      if (!(e instanceof GuestfsError)) throw e;
-      throw new V2vError(
-        'FS_CORRUPT',
-        `the ${type} filesystem on ${device} has errors (e2fsck -fn: ${lastLines(e.message)}); repair it in the source guest (e2fsck -f ${device}) before converting`,
-      );
+    const quoted = `'${device.replace(/'/g, '')}'`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // -n: answer no to every question (nothing is written); -f: check even if marked
+        // clean. The unmount after inspection makes udev re-read the partition table, and
+        // the device node can be gone for a moment: wait for udev, and retry if it was.
+        await g.debug('sh', [`udevadm settle; exec e2fsck -f -n ${quoted}`]);
+        return { device, type, result: 'clean' };
+      } catch (e) {
+        if (!(e instanceof GuestfsError)) throw e;
+        if (/No such file or directory while trying to open/.test(e.message) && attempt < 10) {
+          await sleep(1000);
+          continue;
+        }
+        throw new V2vError(
+          'FS_CORRUPT',
+          `the ${type} filesystem on ${device} has errors (e2fsck -fn: ${lastLines(e.message)}); repair it in the source guest (e2fsck -f ${device}) before converting`,
+        );
+      }
     }
   }
   if (type === 'xfs') {

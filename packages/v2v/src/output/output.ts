@@ -37,4 +37,6 @@ export interface Output {
   finish(guest: GuestMetadata, diskCount: number): Promise<string>;
   /** Removes whatever this output made so far (after a failure). */
   abandon(): Promise<void>;
+  /** Releases what it holds (connections), success or not. */
+  close?(): Promise<void>;
 }
