@@ -140,6 +140,14 @@ export async function convert(options: ConvertOptions): Promise<ConversionResult
   let g: Guestfs | null = null;
   let output: Output | null = null;
   let writing = false;
+  // An interruption stops whatever runs now: the appliance is killed (its pending call
+  // fails) and the overlays stopped (a copy reading them fails); the catch below then
+  // removes what the output made.
+  const onAbort = (): void => {
+    if (g?.appliancePid) process.kill(g.appliancePid, 'SIGKILL');
+    for (const o of overlays) void o.stop();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     stage('Setting up the source');
     const source = await options.source(workDir);
@@ -288,12 +296,13 @@ export async function convert(options: ConvertOptions): Promise<ConversionResult
     if (options.signal?.aborted)
       throw new V2vError(
         'INTERRUPTED',
-        `interrupted${writing ? '; the partial target was removed' : ''}`,
+        `interrupted${writing ? '; the partial target was removed' : '; nothing was written'}`,
         { cause: e },
       );
     if (e instanceof V2vError) throw e;
     throw new V2vError('CONVERSION', messageOf(e), { cause: e });
   } finally {
+    options.signal?.removeEventListener('abort', onAbort);
     await output?.close?.().catch(() => undefined);
     await g?.close().catch(() => undefined);
     for (const o of overlays) await o.stop();
