@@ -211,7 +211,6 @@ export async function convert(options: ConvertOptions): Promise<ConversionResult
       dryRun: options.dryRun ?? false,
       onStep: (text) => events.onInfo?.(text),
     });
-    for (const d of conversion.decisions) events.onInfo?.(d);
     for (const w of conversion.warnings) events.onWarning?.(w);
 
     const targets = output

@@ -33,7 +33,7 @@ export interface LinuxConversionOptions {
   readonly keepSerialConsole: boolean;
   /** Only look and decide (dry run): nothing in the guest is changed. */
   readonly dryRun: boolean;
-  /** Called with each step as it starts, for progress output. */
+  /** Called with each decision as it is made (and before the slow steps), for the output. */
   readonly onStep?: ((text: string) => void) | undefined;
 }
 
@@ -169,6 +169,11 @@ export async function convertLinux(
       `the package database of ${os.productName} could not be read (inspection listed no packages): the guest may be damaged`,
     );
   const decisions: string[] = [];
+  /** Records a decision and reports it at once. */
+  const decide = (text: string): void => {
+    decisions.push(text);
+    options.onStep?.(text);
+  };
   const warnings: string[] = [];
   const step = (text: string) => options.onStep?.(text);
   const write = !options.dryRun;
@@ -182,7 +187,7 @@ export async function convertLinux(
     for (const db of await g.globExpand('/var/lib/rpm/__db.00?')) await g.rmF(db);
 
   const bootloader = await detectBootloader(g, options.firmware);
-  decisions.push(`bootloader: ${bootloader.kind} (${bootloader.config})`);
+  decide(`bootloader: ${bootloader.kind} (${bootloader.config})`);
   const kernels = await detectKernels(g, family.debianInitrdNaming);
   const kernel = bestKernel(kernels);
   if (kernel === null)
@@ -190,20 +195,19 @@ export async function convertLinux(
       'CONVERSION',
       'no kernel with a module directory found in /boot: cannot convert this guest',
     );
-  decisions.push(
+  decide(
     `kernel: ${kernel.version} (${kernels.length} installed; virtio-blk ${kernel.supportsVirtioBlk ? 'yes' : 'no'}, virtio-net ${kernel.supportsVirtioNet ? 'yes' : 'no'})`,
   );
 
   // Other hypervisors' tools.
-  step("removing other hypervisors' tools");
   const remove = hypervisorPackages(os, family);
   if (remove.length > 0) {
-    decisions.push(`removing other hypervisors' packages: ${remove.join(', ')}`);
+    decide(`removing other hypervisors' packages: ${remove.join(', ')}`);
     if (write) await family.removePackages(g, remove);
-  } else decisions.push("other hypervisors' packages: none installed");
+  } else decide("other hypervisors' packages: none installed");
   for (const [path, what] of UNINSTALLERS) {
     if (!(await g.isFile(path, { followsymlinks: true }))) continue;
-    decisions.push(`running the ${what} uninstaller ${path}`);
+    decide(`running the ${what} uninstaller ${path}`);
     if (!write) continue;
     try {
       await g.command(path === UNINSTALLERS[1][0] ? [path, '-r'] : [path]);
@@ -217,7 +221,7 @@ export async function convertLinux(
   // The guest agent, at first boot.
   const firstboot = new Firstboot(g, family.sysv);
   if (os.applications.some((a) => a.name === 'qemu-guest-agent'))
-    decisions.push('guest agent: qemu-guest-agent is already installed');
+    decide('guest agent: qemu-guest-agent is already installed');
   else {
     const install = family.installAgentScript(os.packageManagement);
     if (install === null)
@@ -225,7 +229,7 @@ export async function convertLinux(
         `the guest agent will not be installed: no install command for package manager ${os.packageManagement}`,
       );
     else {
-      decisions.push(
+      decide(
         'guest agent: qemu-guest-agent will be installed at first boot (it needs the network then)',
       );
       if (write) {
@@ -241,9 +245,8 @@ export async function convertLinux(
 
   // Serial console: as virt-v2v, Xen's hvc0/xvc0 consoles are removed (or, with
   // --keep-serial-console, moved to ttyS0); console=ttyS0 itself is left alone.
-  step('serial console');
   const consoleChanged = await handleConsole(g, bootloader, options.keepSerialConsole, write);
-  decisions.push(
+  decide(
     consoleChanged.length > 0
       ? `serial console: ${consoleChanged.join('; ')}`
       : 'serial console: no Xen console (hvc0/xvc0) references; left as it is',
@@ -254,10 +257,9 @@ export async function convertLinux(
   if (write) await configureDisplay(g, warnings);
 
   // Device names in fstab and the bootloader.
-  step('remapping device names');
   const map = deviceMap(options.controllers, family, os.majorVersion, blockBus);
   const remapped = await remapBlockDevices(g, bootloader, map, write, warnings);
-  decisions.push(
+  decide(
     remapped.length > 0
       ? `device names: ${remapped.join('; ')}`
       : 'device names: nothing to remap (fstab and the kernel command line use UUID= or LABEL=)',
@@ -265,14 +267,12 @@ export async function convertLinux(
   if (write) await configureModprobe(g, blockBus, netModel);
 
   // The initramfs: rebuilt only when it lacks what the target needs.
-  step('checking the initramfs');
   const initramfs = await decideInitramfs(g, kernel, family);
-  decisions.push(`initramfs ${initramfs.initrd ?? '(none)'}: ${initramfs.reason}`);
+  decide(`initramfs ${initramfs.initrd ?? '(none)'}: ${initramfs.reason}`);
   const modules = INITRAMFS_MODULES.filter((m) => kernel.modules.has(m));
   if (write) {
     const recorded = await family.recordModules(g, modules.length > 0 ? modules : ['sym53c8xx']);
-    if (recorded !== null)
-      decisions.push(`${recorded}: lists ${modules.join(' ')} for future rebuilds`);
+    if (recorded !== null) decide(`${recorded}: lists ${modules.join(' ')} for future rebuilds`);
     if (initramfs.rebuild && initramfs.initrd !== null) {
       step(`rebuilding the initramfs with ${family.initramfsTool} (slow without KVM)`);
       try {
@@ -284,7 +284,7 @@ export async function convertLinux(
         });
       }
     }
-    await relabelIfSelinux(g, decisions);
+    await relabelIfSelinux(g, decide);
     for (const cache of [
       '/etc/blkid/blkid.tab',
       '/etc/blkid.tab',
@@ -300,7 +300,7 @@ export async function convertLinux(
 
   const machine =
     os.distro === 'debian' || os.distro === 'ubuntu' ? (os.majorVersion < 4 ? 'pc' : 'q35') : 'q35';
-  decisions.push(`machine: ${machine} (${os.osinfo}); disk bus ${blockBus}, NIC ${netModel}`);
+  decide(`machine: ${machine} (${os.osinfo}); disk bus ${blockBus}, NIC ${netModel}`);
   return {
     family: family.name,
     kernel: kernel.version,
@@ -562,12 +562,12 @@ async function configureModprobe(
   await g.augSave();
 }
 
-async function relabelIfSelinux(g: Guestfs, decisions: string[]): Promise<void> {
+async function relabelIfSelinux(g: Guestfs, decide: (text: string) => void): Promise<void> {
   if (!(await g.isFile('/etc/selinux/config', { followsymlinks: true }))) return;
   const mode = /^SELINUX=(\w+)/m.exec(await g.cat('/etc/selinux/config'))?.[1];
   if (mode === undefined || mode === 'disabled') return;
   await g.touch('/.autorelabel');
-  decisions.push(`SELinux (${mode}): the filesystem will be relabelled at first boot`);
+  decide(`SELinux (${mode}): the filesystem will be relabelled at first boot`);
 }
 
 const WAIT_ONLINE = `#!/bin/sh
