@@ -6,7 +6,6 @@
  * have the free space and inodes the conversion needs. Each refusal says what was found.
  */
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Guestfs, GuestfsError, type InspectedOs, inspect } from '@tsvirt/guestfs';
 import { V2vError, messageOf } from './errors.js';
 import type { Firmware } from './source.js';
@@ -81,25 +80,18 @@ async function checkFilesystem(g: Guestfs, device: string): Promise<FilesystemCh
     if (!(e instanceof GuestfsError)) throw e;
   }
   if (type !== null && /^ext[234]$/.test(type)) {
-    const quoted = `'${device.replace(/'/g, '')}'`;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // -n: answer no to every question (nothing is written); -f: check even if marked
-        // clean. The unmount after inspection makes udev re-read the partition table, and
-        // the device node can be gone for a moment: wait for udev, and retry if it was.
-        await g.debug('sh', [`udevadm settle; exec e2fsck -f -n ${quoted}`]);
-        return { device, type, result: 'clean' };
-      } catch (e) {
-        if (!(e instanceof GuestfsError)) throw e;
-        if (/No such file or directory while trying to open/.test(e.message) && attempt < 10) {
-          await sleep(1000);
-          continue;
-        }
-        throw new V2vError(
-          'FS_CORRUPT',
-          `the ${type} filesystem on ${device} has errors (e2fsck -fn: ${lastLines(e.message)}); repair it in the source guest (e2fsck -f ${device}) before converting`,
-        );
-      }
+    try {
+      // -n: answer no to every question (nothing is written); -f: check even if marked
+      // clean. Through `debug sh`, which takes no device argument for the daemon to
+      // translate: the kernel's name is found from the drive's id (see applianceDevice).
+      await g.debug('sh', [`udevadm settle; exec e2fsck -f -n '${applianceDevice(device)}'`]);
+      return { device, type, result: 'clean' };
+    } catch (e) {
+      if (!(e instanceof GuestfsError)) throw e;
+      throw new V2vError(
+        'FS_CORRUPT',
+        `the ${type} filesystem on ${device} has errors (e2fsck -fn: ${lastLines(e.message)}); repair it in the source guest (e2fsck -f ${device}) before converting`,
+      );
     }
   }
   if (type === 'xfs') {
@@ -112,6 +104,20 @@ async function checkFilesystem(g: Guestfs, device: string): Promise<FilesystemCh
     return { device, type, result: 'clean' };
   }
   return { device, type, result: `not checked (no read-only check for ${type ?? 'this type'})` };
+}
+
+/**
+ * The appliance kernel's own path of a device the daemon names /dev/sdX[N]. The daemon
+ * renames devices so that the guest's disks are sda, sdb... in the order given, but the
+ * kernel may have probed the appliance's own disk first; the drive ids of the launcher
+ * (hd0, hd1...) are stable, and udev names them in /dev/disk/by-id.
+ */
+export function applianceDevice(device: string): string {
+  const m = /^\/dev\/sd([a-z]+)(\d*)$/.exec(device);
+  if (m === null) return device.replace(/'/g, '');
+  let index = 0;
+  for (const c of m[1]!) index = index * 26 + (c.charCodeAt(0) - 96);
+  return `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_hd${index - 1}${m[2] ? `-part${m[2]}` : ''}`;
 }
 
 function lastLines(text: string): string {

@@ -17,6 +17,7 @@ import {
 } from '../../src/convert/kernels.js';
 import { domainXml } from '../../src/domain-xml.js';
 import { V2vError } from '../../src/errors.js';
+import { applianceDevice } from '../../src/inspect-source.js';
 import { parseDomainXml } from '../../src/input/libvirtxml.js';
 import { parseOvf } from '../../src/input/ovf.js';
 import { listTar } from '../../src/input/tar.js';
@@ -224,6 +225,19 @@ void describe('metadata', () => {
       'virtio_ring',
     ]);
     assert.ok(compareVersions('6.1.0-10-amd64', '6.1.0-9-amd64') > 0);
+  });
+
+  void test("the appliance kernel's device is found by drive id, whatever order it probed", () => {
+    assert.equal(
+      applianceDevice('/dev/sda1'),
+      '/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_hd0-part1',
+    );
+    assert.equal(applianceDevice('/dev/sdb'), '/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_hd1');
+    assert.equal(
+      applianceDevice('/dev/sdaa2'),
+      '/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_hd26-part2',
+    );
+    assert.equal(applianceDevice('/dev/debian-vg/root'), '/dev/debian-vg/root');
   });
 
   void test("virt-v2v's -ic/-os spellings become long options", () => {
