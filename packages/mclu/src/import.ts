@@ -117,6 +117,9 @@ export async function importGuest(
         workDir,
         domainType: defaults.domainType,
         serialLog: `/var/log/libvirt/qemu/${name}-serial.log`,
+        // mclu's guests have mclu's device set, which has no vsock (and hosts without
+        // /dev/vhost-vsock could not start them).
+        vsock: false,
       });
     const result = await convert({
       source: () => Promise.resolve(source),

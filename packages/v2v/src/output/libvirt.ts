@@ -30,6 +30,9 @@ export interface LibvirtOutputOptions extends DiskFormatOptions {
   /** Default: kvm when the host's capabilities offer it, else qemu (software emulation). */
   readonly domainType?: 'kvm' | 'qemu' | undefined;
   readonly sshConfig?: string | undefined;
+  /** Give the guest a vsock device when its kernel has one (virt-v2v does; default true).
+   *  A host without /dev/vhost-vsock cannot start such a guest. */
+  readonly vsock?: boolean | undefined;
   /** Log the serial console to this file on the host (mclu's guests do). */
   readonly serialLog?: string | undefined;
   /** An open connection to use instead of `uri` (not closed by the output). */
@@ -254,8 +257,13 @@ export class LibvirtOutput implements Output {
     const domainType =
       this.options.domainType ??
       ((await conn.getCapabilities()).includes("<domain type='kvm'") ? 'kvm' : 'qemu');
+    const guestcaps = {
+      ...guest.guestcaps,
+      virtioSocket: guest.guestcaps.virtioSocket && this.options.vsock !== false,
+    };
     let xml = domainXml({
       ...guest,
+      guestcaps,
       disks: this.targets(guest.name, diskCount),
       domainType,
       network: this.options.network,
