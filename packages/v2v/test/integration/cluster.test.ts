@@ -24,7 +24,15 @@ const MCLU = fileURLToPath(new URL('../../../../mclu/dist/src/cli/main.js', impo
 async function bootAndWatch(uri: string, name: string, timeoutMs = 10 * 60_000): Promise<string> {
   const conn = await connect(uri);
   try {
-    const dom = await conn.lookupDomainByName(name);
+    let dom = await conn.lookupDomainByName(name);
+    // virt-v2v's XML (and so tsv2v's) has a vsock device; this machine has no
+    // /dev/vhost-vsock, so libvirt could not start it: taken out here, for the test only.
+    const xml = await conn.getDomainXml(dom, 0);
+    if (xml.includes('<vsock'))
+      dom = await conn.defineDomainXml(
+        xml.replace(/\s*<vsock[^>]*?(\/>|>[\s\S]*?<\/vsock>)/, ''),
+        0,
+      );
     await conn.createDomain(dom, 0);
     const stream = await conn.openConsole(dom, null, 0);
     let text = '';
