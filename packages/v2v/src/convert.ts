@@ -21,7 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Guestfs, GuestfsError, launch } from '@tsvirt/guestfs';
-import { NbdClient, parseNbdUri } from '@tsvirt/nbd';
+import { ExtentType, NbdClient, parseNbdUri } from '@tsvirt/nbd';
 import type { LinuxConversion } from './convert/linux.js';
 import { convertLinux } from './convert/linux.js';
 import { V2vError, messageOf } from './errors.js';
@@ -86,7 +86,7 @@ async function dataBytesOf(uri: string): Promise<number> {
     for (let at = 0; at < client.size;) {
       const extents = await client.blockStatus(Math.min(client.size - at, 2 ** 31), at);
       for (const e of extents) {
-        if (!(e.type & 2)) data += e.length;
+        if (!(e.type & ExtentType.ZERO)) data += e.length;
         at = e.offset + e.length;
       }
       if (extents.length === 0) break;
@@ -216,20 +216,21 @@ export async function convert(options: ConvertOptions): Promise<ConversionResult
     const targets = output
       .targets(name, overlays.length)
       .map((t) => (t.kind === 'file' ? t.path : `${t.pool}/${t.volume}`));
+    const planWith = (dataBytes: number[]): ConversionPlan => ({
+      source,
+      name,
+      inspection,
+      conversion,
+      output: output!.description,
+      targets,
+      dataBytes,
+    });
     if (options.dryRun) {
       await g.close();
       g = null;
       const dataBytes = await Promise.all(overlays.map((o) => dataBytesOf(o.uri)));
       return {
-        plan: {
-          source,
-          name,
-          inspection,
-          conversion,
-          output: output.description,
-          targets,
-          dataBytes,
-        },
+        plan: planWith(dataBytes),
         copied: [],
         metadata: null,
         dryRun: true,
@@ -277,15 +278,7 @@ export async function convert(options: ConvertOptions): Promise<ConversionResult
     writing = false;
     stage('Finishing off');
     return {
-      plan: {
-        source,
-        name,
-        inspection,
-        conversion,
-        output: output.description,
-        targets,
-        dataBytes,
-      },
+      plan: planWith(dataBytes),
       copied,
       metadata,
       dryRun: false,
