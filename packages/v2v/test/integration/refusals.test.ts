@@ -53,7 +53,8 @@ void describe('bad sources fail before any copy', { timeout: TIMEOUT }, () => {
     // sdb's root is filled to 20 MiB short of full (the conversion needs 50).
     const script = [
       'run',
-      `debug sh "debugfs -w -R 'freeb 1 64' /dev/sda1"`,
+      // debug sh gets no device translation: the first drive's partition by its drive id.
+      `debug sh "debugfs -w -R 'freeb 1 64' /dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_hd0-part1"`,
       'mount /dev/sdb1 /',
       `debug sh "fallocate -l $(( $(stat -f -c %f /sysroot) * $(stat -f -c %S /sysroot) - 20971520 )) /sysroot/filler"`,
       'umount-all',
@@ -77,7 +78,7 @@ void describe('bad sources fail before any copy', { timeout: TIMEOUT }, () => {
     assert.equal((await run('mkfs.ext4', ['-q', '-F', blank])).code, 0);
     await refused(
       ['-i', 'disk', blank],
-      /no operating system found on the source: filesystems found: \/dev\/sda \(ext4\)/,
+      /inspection found no operating system on the source: filesystems found: \/dev\/sda \(ext4\)/,
     );
   });
 
