@@ -172,7 +172,7 @@ function sourceOf(
   o: Opts,
   args: string[],
   reporter: Reporter,
-): (workDir: string) => Promise<SourceGuest> {
+): (workDir: string | null) => Promise<SourceGuest> {
   const one = (what: string): string => {
     if (args.length !== 1) throw new V2vError('USAGE', `-i ${o.i}: give exactly one ${what}`);
     return args[0]!;
@@ -285,7 +285,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     const source = sourceOf(o, args, reporter);
     if (o.printSource) {
-      process.stdout.write(describeSource(await source(process.cwd())));
+      // null: the metadata only (-i libvirt fetches no disk for it).
+      process.stdout.write(describeSource(await source(null)));
       return 0;
     }
     const result = await convert({

@@ -14,8 +14,11 @@ import { type DomainDisk, parseDomainXml } from './libvirtxml.js';
 export interface LibvirtInputOptions {
   uri: string;
   guest: string;
-  /** Where the disks are fetched to (the conversion's private directory). */
-  workDir: string;
+  /**
+   * Where the disks are fetched to (the conversion's private directory); null reads only
+   * the metadata (--print-source): each disk is then named where it is on the source host.
+   */
+  workDir: string | null;
   /** An ssh config for qemu+ssh URIs (passed as ssh -F). */
   sshConfig?: string | undefined;
   onProgress?: ((disk: number, done: number, total: number) => void) | undefined;
@@ -46,6 +49,11 @@ async function writeSparse(
 function isZero(buf: Buffer): boolean {
   for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
   return true;
+}
+
+function whereOnHost(source: DomainDisk['source']): string {
+  if (source.kind === 'volume') return `${source.pool}/${source.volume}`;
+  return source.kind === 'path' ? source.path : source.description;
 }
 
 async function fetchDisk(
@@ -111,6 +119,11 @@ export async function libvirtSource(options: LibvirtInputOptions): Promise<Sourc
     if (parsed.disks.length === 0) throw new V2vError('INPUT', `${where} has no disks`);
     const disks: SourceDisk[] = [];
     for (const [i, disk] of parsed.disks.entries()) {
+      if (options.workDir === null) {
+        const path = `${options.uri}: ${whereOnHost(disk.source)}`;
+        disks.push({ location: { path, format: disk.format }, controller: disk.controller });
+        continue;
+      }
       const path = join(options.workDir, `source-${i}.${disk.format}`);
       await fetchDisk(conn, disk, path, where, (done, total) =>
         options.onProgress?.(i, done, total),

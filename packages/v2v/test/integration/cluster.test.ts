@@ -5,7 +5,7 @@
 //   libvirt's stream), converted to -o local;
 // - the Debian test guest with `mclu import node2:NAME disk.img --start`.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -111,6 +111,21 @@ void describe('conversions into the test cluster, and boots there', { timeout: T
     const node = cluster.nodes[0]!;
     const out = join(tmp.dir, 'from-node');
     mkdirSync(out);
+    // --print-source reads the metadata only: the volume is named, not fetched.
+    const printed = await tsv2v([
+      '-i',
+      'libvirt',
+      '-ic',
+      node.virshUri,
+      'ovaguest',
+      '--print-source',
+    ]);
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.match(printed.stdout, /\t0: \S+: default\/ovaguest-sda \(raw\)/);
+    assert.deepEqual(
+      readdirSync(process.cwd()).filter((f) => f.startsWith('source-')),
+      [],
+    );
     const r = await tsv2v([
       '-i',
       'libvirt',
