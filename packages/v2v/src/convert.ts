@@ -21,9 +21,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Guestfs, GuestfsError, launch } from '@tsvirt/guestfs';
-import { ExtentType, NbdClient, parseNbdUri } from '@tsvirt/nbd';
+import { NbdClient, parseNbdUri } from '@tsvirt/nbd';
 import type { LinuxConversion } from './convert/linux.js';
 import { convertLinux } from './convert/linux.js';
+import { dataExtents } from './data-extents.js';
 import { V2vError, messageOf } from './errors.js';
 import { type InspectedGuest, type RootChoice, inspectSource } from './inspect-source.js';
 import { type NbdServerProcess, serveSourceOverlay } from './nbd-servers.js';
@@ -83,14 +84,7 @@ async function dataBytesOf(uri: string): Promise<number> {
   const client = await NbdClient.connect(parseNbdUri(uri));
   try {
     let data = 0;
-    for (let at = 0; at < client.size;) {
-      const extents = await client.blockStatus(Math.min(client.size - at, 2 ** 31), at);
-      for (const e of extents) {
-        if (!(e.type & ExtentType.ZERO)) data += e.length;
-        at = e.offset + e.length;
-      }
-      if (extents.length === 0) break;
-    }
+    for await (const e of dataExtents(client)) data += e.length;
     return data;
   } finally {
     await client.close();

@@ -16,8 +16,9 @@ import {
   type StorageVolRef,
   connect,
 } from '@tsvirt/libvirt';
-import { ExtentType, NbdClient, parseNbdUri } from '@tsvirt/nbd';
+import { NbdClient, parseNbdUri } from '@tsvirt/nbd';
 import { driveName } from '../convert/linux.js';
+import { dataExtents } from '../data-extents.js';
 import { type NetworkMapping, type TargetDisk, domainXml } from '../domain-xml.js';
 import { V2vError, messageOf } from '../errors.js';
 import { type DiskFormatOptions, copyToFile } from './local.js';
@@ -74,18 +75,11 @@ const CHUNK = 4 << 20;
 /** The overlay's data ranges, from block status, merged across small gaps. */
 async function dataRanges(client: NbdClient): Promise<{ offset: number; length: number }[]> {
   const ranges: { offset: number; length: number }[] = [];
-  for (let at = 0; at < client.size;) {
-    const extents = await client.blockStatus(Math.min(client.size - at, 2 ** 31), at);
-    if (extents.length === 0) throw new Error(`no block status at offset ${at}`);
-    for (const e of extents) {
-      if (!(e.type & ExtentType.ZERO)) {
-        const last = ranges[ranges.length - 1];
-        if (last && e.offset - (last.offset + last.length) <= MERGE_GAP)
-          last.length = e.offset + e.length - last.offset;
-        else ranges.push({ offset: e.offset, length: e.length });
-      }
-      at = e.offset + e.length;
-    }
+  for await (const e of dataExtents(client)) {
+    const last = ranges[ranges.length - 1];
+    if (last && e.offset - (last.offset + last.length) <= MERGE_GAP)
+      last.length = e.offset + e.length - last.offset;
+    else ranges.push({ ...e });
   }
   return ranges;
 }
