@@ -6,7 +6,7 @@
  * the start with its own message; every server is killed if this process exits.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,7 +39,19 @@ function track(child: ChildProcess): void {
   });
 }
 
-/** Starts `command args` and waits for `socket` to appear (or the process to fail). */
+/** Whether a server accepts connections on this unix socket now. */
+function accepts(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(socket);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/** Starts `command args` and waits until it accepts connections on `socket` (or fails). */
 export async function startNbdServer(
   what: string,
   command: string,
@@ -58,10 +70,12 @@ export async function startNbdServer(
   });
   let done: string | null = null;
   void exited.then((why) => (done = why));
-  for (let waited = 0; !existsSync(socket); waited += 20) {
+  // The socket file appears when the server binds, a moment before it listens: it is ready
+  // when a connection is accepted (a busy machine showed ECONNREFUSED in between).
+  for (let waited = 0; !(await accepts(socket)); waited += 20) {
     if (done !== null || waited > 60_000) {
       child.kill('SIGKILL');
-      const reason = done ?? 'no socket after 60 s';
+      const reason = done ?? 'not listening after 60 s';
       const missing = /ENOENT/.test(reason)
         ? ` (is ${command} installed? scripts/install-debian-packages)`
         : '';
