@@ -84,7 +84,7 @@ export function guestfishScript(args: readonly string[], script: string): Promis
 
 /** Runs a guestfish script read-only on an image, its filesystems mounted by inspection. */
 export function guestfish(image: string, script: string, format = 'raw'): Promise<string> {
-  return guestfishScript(['--ro', '--format', format, '-a', image, '-i'], script);
+  return guestfishScript(['--ro', `--format=${format}`, '-a', image, '-i'], script);
 }
 
 /** Kernel module names in an initramfs, with lsinitramfs (initramfs-tools, the real peer). */
