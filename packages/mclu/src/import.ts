@@ -117,6 +117,8 @@ export async function importGuest(
         workDir,
         domainType: defaults.domainType,
         serialLog: `/var/log/libvirt/qemu/${name}-serial.log`,
+        // Nodes are headless: a VNC display (mclu viewer), never an SDL window.
+        graphics: 'vnc',
         // mclu's guests have mclu's device set, which has no vsock (and hosts without
         // /dev/vhost-vsock could not start them).
         vsock: false,

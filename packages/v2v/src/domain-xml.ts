@@ -38,6 +38,8 @@ export interface DomainXmlInput {
   /** 'kvm' (virt-v2v always writes it) or 'qemu' (software emulation). */
   readonly domainType: 'kvm' | 'qemu';
   readonly graphics: 'sdl' | 'vnc';
+  /** Log the serial console to this file on the host (mclu's guests do). */
+  readonly serialLog?: string | undefined;
   readonly generator: string;
 }
 
@@ -100,7 +102,12 @@ export function domainXml(input: DomainXmlInput): string {
       { '@_type': 'tablet', '@_bus': 'usb' },
       { '@_type': 'mouse', '@_bus': 'ps2' },
     ],
-    console: { '@_type': 'pty' },
+    ...(input.serialLog === undefined
+      ? { console: { '@_type': 'pty' } }
+      : {
+          serial: { '@_type': 'pty', log: { '@_file': input.serialLog, '@_append': 'on' } },
+          console: { '@_type': 'pty', target: { '@_type': 'serial', '@_port': '0' } },
+        }),
     controller: { '@_type': 'virtio-serial', '@_model': 'virtio' },
     channel: {
       '@_type': 'unix',

@@ -36,6 +36,8 @@ export interface LibvirtOutputOptions extends DiskFormatOptions {
   readonly vsock?: boolean | undefined;
   /** Log the serial console to this file on the host (mclu's guests do). */
   readonly serialLog?: string | undefined;
+  /** The display, instead of the source's (an SDL window cannot open on a headless node). */
+  readonly graphics?: 'sdl' | 'vnc' | undefined;
   /** An open connection to use instead of `uri` (not closed by the output). */
   readonly connection?: OutputConnection | undefined;
 }
@@ -255,18 +257,15 @@ export class LibvirtOutput implements Output {
       ...guest.guestcaps,
       virtioSocket: guest.guestcaps.virtioSocket && this.options.vsock !== false,
     };
-    let xml = domainXml({
+    const xml = domainXml({
       ...guest,
       guestcaps,
       disks: this.targets(guest.name, diskCount),
       domainType,
       network: this.options.network,
+      graphics: this.options.graphics ?? guest.graphics,
+      serialLog: this.options.serialLog,
     });
-    if (this.options.serialLog !== undefined)
-      xml = xml.replace(
-        /<console type="pty"\/>|<console type='pty'\/>/,
-        `<serial type='pty'><log file='${this.options.serialLog}' append='on'/></serial><console type='pty'><target type='serial' port='0'/></console>`,
-      );
     this.domain = await conn.defineDomainXml(xml, 0);
     return `${guest.name} on ${this.options.uri} (${domainType})`;
   }

@@ -21,7 +21,7 @@ export interface DiskTarget {
 }
 
 /** The domain XML's input, less what the output decides (disks, domain type, network). */
-export type GuestMetadata = Omit<DomainXmlInput, 'disks' | 'domainType' | 'network'>;
+export type GuestMetadata = Omit<DomainXmlInput, 'disks' | 'domainType' | 'network' | 'serialLog'>;
 
 export type ProgressCallback = (done: number, total: number) => void;
 
