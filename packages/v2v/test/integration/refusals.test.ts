@@ -4,7 +4,7 @@
 // overlays of the Debian test guest damaged with libguestfs's own guestfish (so the cached
 // image stays intact; tsv2v reads them through qemu-nbd --snapshot).
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { debianImage, type DebianImage } from '@tsvirt/testimages';
@@ -25,14 +25,14 @@ const BAD_OVF = `<?xml version="1.0"?>
 
 void describe('bad sources fail before any copy', { timeout: TIMEOUT }, () => {
   const tmp = tempDir('v2v-bad-');
-  const out = join(tmp.dir, 'out');
+  /** An empty output directory of its own for each conversion (a failure cannot cascade). */
+  const outDir = (): string => mkdtempSync(join(tmp.dir, 'out-'));
   let image: DebianImage;
   let imageSum: string;
   const corrupt = join(tmp.dir, 'corrupt.qcow2');
   const full = join(tmp.dir, 'full.qcow2');
 
   before(async () => {
-    mkdirSync(out);
     image = await debianImage();
     imageSum = await sha256(image.path);
     for (const overlay of [corrupt, full]) {
@@ -54,7 +54,10 @@ void describe('bad sources fail before any copy', { timeout: TIMEOUT }, () => {
     const script = [
       'run',
       // debug sh gets no device translation: the first drive's partition by its drive id.
-      `debug sh "debugfs -w -R 'freeb 1 64' /dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_hd0-part1"`,
+      // guestfish splits the command into words and loses inner quotes: debugfs reads its
+      // command from a file rather than from -R 'freeb 1 64'.
+      'debug sh "echo freeb 1 64 > /tmp/freeb"',
+      'debug sh "debugfs -w -f /tmp/freeb /dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_hd0-part1"',
       'mount /dev/sdb1 /',
       `debug sh "fallocate -l $(( $(stat -f -c %f /sysroot) * $(stat -f -c %S /sysroot) - 20971520 )) /sysroot/filler"`,
       'umount-all',
@@ -64,6 +67,7 @@ void describe('bad sources fail before any copy', { timeout: TIMEOUT }, () => {
   after(() => tmp.cleanup());
 
   async function refused(args: string[], message: RegExp): Promise<void> {
+    const out = outDir();
     const r = await tsv2v([...args, '-o', 'local', '-os', out]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, message);
@@ -101,7 +105,7 @@ void describe('bad sources fail before any copy', { timeout: TIMEOUT }, () => {
     mkdirSync(ova);
     writeFileSync(join(ova, 'bad.ovf'), BAD_OVF);
     writeFileSync(join(ova, 'disk1.vmdk'), '');
-    const r = await tsv2v(['-i', 'ova', ova, '-o', 'local', '-os', out]);
+    const r = await tsv2v(['-i', 'ova', ova, '-o', 'local', '-os', outDir()]);
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
@@ -113,6 +117,7 @@ void describe('bad sources fail before any copy', { timeout: TIMEOUT }, () => {
   void test('Ctrl-C during inspection: exit 130, nothing written, no process or file left', async () => {
     const privateTmp = join(tmp.dir, 'tmp');
     mkdirSync(privateTmp);
+    const out = outDir();
     const child = spawn(
       process.execPath,
       [TSV2V, '-i', 'disk', image.path, '-o', 'local', '-os', out],
