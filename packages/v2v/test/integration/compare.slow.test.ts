@@ -25,13 +25,27 @@ import { virtV2vReference } from './reference.js';
 
 const TIMEOUT = 120 * 60_000;
 
-/** Paths virt-diff reports as added, removed or changed, less logs and caches. */
+/**
+ * Paths virt-diff reports as added, removed or changed, less logs and caches. A file whose
+ * only change is st_dev (virt-diff prints it as a "-" and "+" pair, then "# changed:
+ * st_dev") is the same file: it only says under which device number the appliance's kernel
+ * saw the filesystem, which depends on the order it probed its disks in.
+ */
 async function changedFiles(source: string, converted: string): Promise<Set<string>> {
   const r = await run('virt-diff', ['--format=raw', '-a', source, '-A', converted]);
   assert.equal(r.code, 0, r.stderr);
+  const entry = (line: string | undefined) => /^([-+=]) \S \d{4}\s+\d+ (\/\S*)/.exec(line ?? '');
+  const lines = r.stdout.split('\n');
   const paths = new Set<string>();
-  for (const m of r.stdout.matchAll(/^[-+=] \S \d{4}\s+\d+ (\/\S*)/gm)) {
-    const path = m[1]!;
+  for (let i = 0; i < lines.length; i++) {
+    const m = entry(lines[i]);
+    if (m === null) continue;
+    const path = m[2]!;
+    if (m[1] === '-' && entry(lines[i + 1])?.[2] === path) {
+      i += 1; // the "+" half of the pair
+      const fields = /^# changed: (.*)/.exec(lines[i + 1] ?? '')?.[1]?.split(' ') ?? [];
+      if (fields.length > 0 && fields.every((f) => f === 'st_dev')) continue;
+    }
     if (/^\/(var\/log|var\/cache|tmp|var\/tmp|run)\//.test(path)) continue;
     paths.add(path);
   }
