@@ -134,7 +134,9 @@ for (const [label, options, rebuilds] of [
       const initrd = `/boot/initrd.img-${image.kernelVersion}`;
       const expectedOnlyTheirs = rebuilds ? [] : [initrd, `${initrd}.pre-v2v`];
       const onlyOurs = [...a].filter((p) => !b.has(p));
-      const onlyTheirs = [...b].filter((p) => !a.has(p));
+      // virt-v2v turns the appliance's network on, and libguestfs's daemon then swaps the
+      // guest's /etc/resolv.conf around each command it runs; tsv2v runs with no network.
+      const onlyTheirs = [...b].filter((p) => !a.has(p) && p !== '/etc/resolv.conf');
       assert.deepEqual(onlyOurs, [], `changed by tsv2v only: ${onlyOurs.join(' ')}`);
       assert.deepEqual(
         onlyTheirs.sort(),
