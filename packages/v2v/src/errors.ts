@@ -29,6 +29,4 @@ export class V2vError extends Error {
   }
 }
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export { messageOf } from '@tsvirt/cli-kit';

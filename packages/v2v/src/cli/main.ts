@@ -2,9 +2,18 @@
 // tsv2v: virt-v2v's command line on @tsvirt/v2v. Parse arguments, call the library, print.
 // virt-v2v spells its options with one dash and several letters (-ic, -os, -of...): they are
 // turned into long options before commander reads them. Exit status 0 on success, 1 on a
-// failure, 2 on a usage error.
+// failure, 2 on a usage error, 128 + the signal's number when interrupted.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import {
+  type FailurePolicy,
+  Option,
+  UsageError,
+  createProgram,
+  packageVersion,
+  reportFailure,
+  runProgram,
+  signalStatus,
+} from '@tsvirt/cli-kit';
 import { convert, type ConversionResult } from '../convert.js';
 import { V2vError } from '../errors.js';
 import { diskSource } from '../input/disk.js';
@@ -20,12 +29,6 @@ import { describeSource, type SourceGuest } from '../source.js';
 import type { RootChoice } from '../inspect-source.js';
 import { normaliseArgv } from './argv.js';
 import { Reporter } from './report.js';
-
-const version = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
 
 /** virt-v2v options this tool does not implement: refused with the reason, never ignored. */
 const REFUSED: Record<string, string> = {
@@ -62,16 +65,17 @@ interface Opts {
   dryRun?: boolean;
   verbose?: boolean;
   quiet?: boolean;
-  debug?: boolean;
   domainType?: 'kvm' | 'qemu';
 }
 
-const program = new Command('tsv2v')
-  .description('convert a guest to run on KVM under libvirt (virt-v2v, in TypeScript)')
+const program = createProgram(
+  'tsv2v',
+  'convert a guest to run on KVM under libvirt (virt-v2v, in TypeScript)',
+  packageVersion(import.meta.url),
+)
   .usage(
     '-i INPUT [-ic URI] [-if FMT] SOURCE... -o OUTPUT [-oc URI] [-os STORAGE] [-of raw|qcow2] [-oa sparse|preallocated] [-on NAME] [options]',
   )
-  .version(version, '-V, --version')
   .argument(
     '[source...]',
     'disk images (-i disk), a guest name (-i libvirt), an XML file (-i libvirtxml), an OVA (-i ova)',
@@ -129,18 +133,16 @@ const program = new Command('tsv2v')
   )
   .option('-v, --verbose', "the appliance's console on stderr")
   .option('-q, --quiet', 'no progress messages')
-  .option('--debug', 'stack traces of errors')
-  .showHelpAfterError('(run `tsv2v --help` for usage)')
-  .exitOverride();
+  .action(run);
 
-/** Refuses the virt-v2v options that are not implemented, naming each and why. */
-function refuseUnimplemented(argv: readonly string[]): void {
+/** The first virt-v2v option given that is not implemented, as the reason it is refused. */
+function refusal(argv: readonly string[]): string | null {
   for (const arg of argv) {
-    if (arg === '--') return;
+    if (arg === '--') return null;
     const name = /^--?([a-z][a-z-]*)(=.*)?$/.exec(arg)?.[1];
-    if (name !== undefined && REFUSED[name] !== undefined)
-      throw new V2vError('USAGE', REFUSED[name]);
+    if (name !== undefined && REFUSED[name] !== undefined) return REFUSED[name];
   }
+  return null;
 }
 
 const CAPABILITIES = [
@@ -248,35 +250,22 @@ function rootChoice(root: string): RootChoice {
   throw new V2vError('USAGE', `--root ${root}: give single, first or a device such as /dev/sda2`);
 }
 
-async function main(argv: string[]): Promise<number> {
-  let o: Opts;
-  let args: string[];
-  try {
-    const normalised = normaliseArgv(argv);
-    refuseUnimplemented(normalised);
-    program.parse(normalised, { from: 'user' });
-    o = program.opts<Opts>();
-    args = program.args;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof V2vError) {
-      process.stderr.write(`tsv2v: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
+/** The signal that interrupted the conversion, for the exit status. */
+let interruptedBy: NodeJS.Signals | null = null;
+
+async function run(args: string[], o: Opts): Promise<void> {
   const reporter = new Reporter({
     machineReadable: o.machineReadable ?? false,
     quiet: o.quiet ?? false,
   });
   if (o.machineReadable && args.length === 0) {
     process.stdout.write(CAPABILITIES.join('\n') + '\n');
-    return 0;
+    return;
   }
   const controller = new AbortController();
-  let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (++interrupts > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
+    if (interruptedBy !== null) process.exit(signalStatus(signal));
+    interruptedBy = signal;
     reporter.warning(`${signal}: stopping; the partial target is removed (again to exit at once)`);
     controller.abort();
   };
@@ -287,7 +276,7 @@ async function main(argv: string[]): Promise<number> {
     if (o.printSource) {
       // null: the metadata only (-i libvirt fetches no disk for it).
       process.stdout.write(describeSource(await source(null)));
-      return 0;
+      return;
     }
     const result = await convert({
       source,
@@ -307,12 +296,24 @@ async function main(argv: string[]): Promise<number> {
       },
     });
     reporter.summary(result satisfies ConversionResult);
-    return 0;
   } catch (e) {
-    reporter.error(e, o.debug ?? false);
-    if (e instanceof V2vError) return e.code === 'USAGE' ? 2 : e.code === 'INTERRUPTED' ? 130 : 1;
-    return 1;
+    reporter.failed(e);
+    throw e;
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/** Errors as the project's commands report them; a V2vError's code decides the status. */
+const POLICY: FailurePolicy = {
+  label: 'error:',
+  expected: (e) => e instanceof V2vError,
+  status: (e) => {
+    if (!(e instanceof V2vError)) return undefined;
+    if (e.code === 'USAGE') return 2;
+    return e.code === 'INTERRUPTED' ? signalStatus(interruptedBy ?? 'SIGINT') : 1;
+  },
+};
+
+const argv = normaliseArgv(process.argv.slice(2));
+const refused = refusal(argv);
+if (refused !== null) process.exitCode = reportFailure('tsv2v', new UsageError(refused), POLICY);
+else await runProgram(program, POLICY, [...process.argv.slice(0, 2), ...argv]);

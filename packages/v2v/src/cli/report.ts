@@ -1,12 +1,13 @@
 /**
  * What tsv2v prints: virt-v2v's timestamped stage messages on stdout (`[  12.3] Inspecting
  * the source`), decisions and details indented under them, warnings and errors on stderr,
- * a progress bar on stderr when it is a terminal, and a summary. With --machine-readable,
+ * a progress bar on stderr when it is a terminal (cli-kit's), and a summary; the error line
+ * itself is cli-kit's (runProgram). With --machine-readable,
  * every message is one JSON object per line on stdout instead, as virt-v2v's
  * (`{"message": ..., "timestamp": ..., "type": "message"|"info"|"warning"|"error"}`),
  * plus progress objects (`"type": "progress"`).
  */
-import cliProgress from 'cli-progress';
+import { type ProgressBar, messageOf, progressBar } from '@tsvirt/cli-kit';
 import type { ConversionResult } from '../convert.js';
 import { V2vError } from '../errors.js';
 
@@ -14,7 +15,7 @@ const MiB = 2 ** 20;
 
 export class Reporter {
   private readonly start = Date.now();
-  private bar: cliProgress.SingleBar | null = null;
+  private bar: ProgressBar | null = null;
   private barLabel = '';
   private lastJsonProgress = 0;
 
@@ -57,32 +58,21 @@ export class Reporter {
       this.lastJsonProgress = now;
       return this.json('progress', label, { done, total });
     }
-    if (this.options.quiet || !process.stderr.isTTY) return;
+    if (this.options.quiet) return;
     if (this.bar === null || this.barLabel !== label) {
       this.stopBar();
       this.barLabel = label;
-      this.bar = new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format: `${label} [{bar}] {percentage}% {value}/{total} MiB`,
-          hideCursor: true,
-          clearOnComplete: true,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      this.bar.start(Math.round(total / MiB), Math.round(done / MiB));
-    } else this.bar.update(Math.round(done / MiB));
+      this.bar = progressBar(label);
+    }
+    this.bar.update(done, total);
   }
 
-  error(e: unknown, debug: boolean): void {
+  /** A failure: the bar goes; with --machine-readable, an error object (cli-kit prints the
+   *  line on stderr either way). */
+  failed(e: unknown): void {
     this.stopBar();
-    const text = e instanceof Error ? e.message : String(e);
     if (this.options.machineReadable)
-      this.json('error', text, e instanceof V2vError ? { code: e.code } : {});
-    process.stderr.write(`tsv2v: error: ${text}\n`);
-    if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
-    else if (!(e instanceof V2vError))
-      process.stderr.write('(this is a bug; --debug shows where)\n');
+      this.json('error', messageOf(e), e instanceof V2vError ? { code: e.code } : {});
   }
 
   summary(result: ConversionResult): void {
