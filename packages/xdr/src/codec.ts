@@ -161,19 +161,23 @@ export function opaque(max = UNBOUNDED): Codec<Uint8Array> {
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** `string name<max>`: UTF-8 text; `max` counts bytes, as XDR does. */
+/**
+ * `string name<max>`: UTF-8 text; `max` counts bytes, as XDR does. A reader or writer made
+ * with `strings: 'bytes'` maps each byte to one character (U+0000-U+00FF) instead.
+ */
 export function string(max = UNBOUNDED): Codec<string> {
   const name = max === UNBOUNDED ? 'string<>' : `string<${max}>`;
   return codec(
     name,
     (w, v) => {
-      const bytes = utf8.encode(v);
+      const bytes = w.strings === 'bytes' ? latin1Bytes(v, name, w.offset) : utf8.encode(v);
       checkLength(bytes.byteLength, max, name, w.offset);
       w.uint(bytes.byteLength);
       w.bytes(bytes);
     },
     (r) => {
       const bytes = r.bytes(lengthPrefix(r, max, name));
+      if (r.strings === 'bytes') return Buffer.from(bytes).toString('latin1');
       try {
         return strictUtf8.decode(bytes);
       } catch {
@@ -181,6 +185,19 @@ export function string(max = UNBOUNDED): Codec<string> {
       }
     },
   );
+}
+
+/** A byte string's bytes; a character above U+00FF is not a byte. */
+function latin1Bytes(v: string, name: string, offset: number): Uint8Array {
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x00-\xff]/.test(v)) {
+    throw new XdrError(
+      'XDR_INVALID',
+      `${name} has a character above U+00FF (strings are bytes)`,
+      offset,
+    );
+  }
+  return Buffer.from(v, 'latin1');
 }
 
 /** `type name[n]`: exactly n elements, no length on the wire. */

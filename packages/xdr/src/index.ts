@@ -1,5 +1,5 @@
 export { XdrError, type XdrErrorCode } from './errors.js';
-export { XdrReader } from './reader.js';
+export { XdrReader, type XdrStrings } from './reader.js';
 export { XdrWriter } from './writer.js';
 export {
   type Codec,

@@ -1,16 +1,27 @@
 import { XdrError } from './errors.js';
 
+/**
+ * How `string<>` values become JS strings:
+ * - 'utf8' (the default): text, which must be valid UTF-8.
+ * - 'bytes': one character (U+0000-U+00FF) per byte, any byte sequence, as C sees a string.
+ *   For a peer whose strings are file names, which on Linux are bytes and not always UTF-8.
+ */
+export type XdrStrings = 'utf8' | 'bytes';
+
 /** Reads XDR primitives from a buffer, front to back. Every read checks the bounds first. */
 export class XdrReader {
   private readonly view: DataView;
   private pos: number;
+  readonly strings: XdrStrings;
 
   constructor(
     private readonly buf: Uint8Array,
     offset = 0,
+    options: { strings?: XdrStrings } = {},
   ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = offset;
+    this.strings = options.strings ?? 'utf8';
   }
 
   get offset(): number {

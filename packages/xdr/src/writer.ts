@@ -1,4 +1,5 @@
 import { XdrError } from './errors.js';
+import type { XdrStrings } from './reader.js';
 
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
@@ -12,10 +13,13 @@ export class XdrWriter {
   private buf: Uint8Array;
   private view: DataView;
   private pos = 0;
+  /** How `string<>` values are written: UTF-8, or one byte per character (see XdrStrings). */
+  readonly strings: XdrStrings;
 
-  constructor(initialSize = 256) {
+  constructor(initialSize = 256, options: { strings?: XdrStrings } = {}) {
     this.buf = new Uint8Array(initialSize);
     this.view = new DataView(this.buf.buffer);
+    this.strings = options.strings ?? 'utf8';
   }
 
   get offset(): number {

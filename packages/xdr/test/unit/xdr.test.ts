@@ -124,6 +124,22 @@ void describe('opaque and string', () => {
     rejects(() => decode(opaque(), bytes('00000001 aa00ff00')), 'XDR_INVALID', /non-zero padding/);
     rejects(() => decode(string(), bytes('00000002 c3280000')), 'XDR_INVALID', /not valid UTF-8/);
   });
+  void it('reads and writes strings as bytes when asked (file names that are not UTF-8)', () => {
+    const wire = bytes('00000004 ff2fc328');
+    const r = new XdrReader(wire, 0, { strings: 'bytes' });
+    const name = string().decode(r);
+    assert.equal(name, '\xff/\xc3\x28');
+    const w = new XdrWriter(8, { strings: 'bytes' });
+    string().encode(w, name);
+    assert.equal(hex(w.finish()), hex(wire));
+    rejects(
+      () => string().encode(new XdrWriter(8, { strings: 'bytes' }), 'é€'),
+      'XDR_INVALID',
+      /above U\+00FF/,
+    );
+    // The default stays strict UTF-8.
+    assert.equal(new XdrReader(wire).strings, 'utf8');
+  });
 });
 
 void describe('arrays and optional data', () => {
