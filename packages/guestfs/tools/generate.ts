@@ -200,6 +200,17 @@ function doc(a: Action): string {
   return `/**\n${lines.map((l) => `   * ${l.replace(/\*\//g, '*\\/')}`).join('\n')}\n   */`;
 }
 
+/**
+ * The string arguments whose kind tells the daemon how to check them (Pathname, Device...),
+ * as `name: 'Kind'` or `name: 'Kind[]'` for a list; plain strings and files are left out.
+ */
+function stringArgs(a: Action): string {
+  const kinds = a.args
+    .filter((x) => x.kind !== undefined && x.kind !== 'PlainString' && !isFileArg(x))
+    .map((x) => `${x.name}: '${x.kind}${x.type === 'StringList' ? '[]' : ''}'`);
+  return `{ ${kinds.join(', ')} }`;
+}
+
 function tableEntry(a: Action): string {
   const hasArgs = structs.has(`guestfs_${a.name}_args`);
   const hasRet = structs.has(`guestfs_${a.name}_ret`);
@@ -211,6 +222,7 @@ function tableEntry(a: Action): string {
     ret: ${hasRet ? `x.${codecName(`guestfs_${a.name}_ret`)}` : 'null'},
     result: ${resultKind(a)},
     optargs: { ${defaults} },
+    stringArgs: ${stringArgs(a)},
     fileIn: ${a.args.some((x) => x.kind === 'FileIn')},
     fileOut: ${a.args.some((x) => x.kind === 'FileOut')},
     progress: ${a.progress},

@@ -9,6 +9,21 @@ export type ResultKind =
   /** The one field is a flat [k1, v1, k2, v2...] list: a record. */
   | { readonly kind: 'hashtable'; readonly field: string };
 
+/**
+ * Upstream's kinds of string argument, which say how the daemon checks one before the call:
+ * a Pathname is absolute and needs the root mounted, a Device names a block device, a
+ * Dev_or_Path is either, a Mountable a device or `btrfsvol:DEVICE/SUBVOLUME`...
+ */
+export type StringArgKind =
+  | 'Pathname'
+  | 'Device'
+  | 'Mountable'
+  | 'Dev_or_Path'
+  | 'Mountable_or_Path'
+  | 'Key'
+  | 'GUID'
+  | 'Filename';
+
 /** One daemon procedure, as the generated table describes it. */
 export interface ProcedureInfo {
   readonly name: string;
@@ -19,6 +34,8 @@ export interface ProcedureInfo {
   readonly result: ResultKind;
   /** Optional arguments in bitmask order, each with the value sent when it is not given. */
   readonly optargs: Readonly<Record<string, unknown>>;
+  /** The kind of each string argument that is not a plain string; `Kind[]` for a list. */
+  readonly stringArgs?: Readonly<Record<string, StringArgKind | `${StringArgKind}[]`>>;
   /** The call is followed by chunks of a file (upload). */
   readonly fileIn: boolean;
   /** The reply is followed by chunks of a file (download). */
