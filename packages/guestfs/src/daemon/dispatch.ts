@@ -99,11 +99,7 @@ export class Dispatcher {
         ? e
         : isErrno(e)
           ? perror(e, call.procedure.name) // a system error the procedure left unworded
-          : failure(
-              utf8Bytes(
-                `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
-              ),
-            );
+          : internalError(e);
     log.write(`error: ${error.message}`);
     if (call.transfer === 'receiving' && !(e instanceof UploadCancelled))
       await call.cancelReceive();
@@ -135,6 +131,12 @@ export class Dispatcher {
     }
     await this.connection.send(message);
   }
+}
+
+/** A bug in the daemon: the library gets the message, the console the stack. */
+function internalError(e: unknown): DaemonError {
+  process.stderr.write(`guestfsd: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return failure(utf8Bytes(`internal error: ${e instanceof Error ? e.message : String(e)}`));
 }
 
 function unknownProcedure(number: number): ProcedureInfo {

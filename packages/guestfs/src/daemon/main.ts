@@ -6,7 +6,7 @@
  *
  *   guestfsd [--channel PATH] [--listen] [--sysroot DIR] [--verbose] [--network]
  */
-import { realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { utf8Bytes } from './bytes.js';
 import type { Channel } from './connection.js';
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     },
   });
   log.verbose = values.verbose;
+  log.uptime('started (Node.js and the modules loaded)');
   // After /init the environment is nearly empty; guestfsd sets these.
   process.env['PATH'] ??= '/sbin:/usr/sbin:/bin:/usr/bin';
   process.env['SHELL'] = '/bin/sh';
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   process.env['TERM'] = 'dumb';
   process.umask(UMASK);
 
+  mkdirSync(values.sysroot, { recursive: true, mode: 0o755 }); // guestfsd creates it too
   const channelPath = values.channel ?? VIRTIO_SERIAL_CHANNEL;
   let channel: Channel;
   if (values.listen) {

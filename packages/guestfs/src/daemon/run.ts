@@ -4,6 +4,7 @@
  * message is stderr without its trailing newlines.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { type ByteString, bytesOf, byteString } from './bytes.js';
 import { DaemonError, failure } from './errors.js';
 
@@ -19,6 +20,17 @@ export const log = {
   verbose: false,
   write(line: string): void {
     if (this.verbose) process.stderr.write(`guestfsd: ${line}\n`);
+  },
+  /** A line with the system's uptime, to time the daemon's start from the console. */
+  uptime(what: string): void {
+    if (!this.verbose) return;
+    let uptime = '?';
+    try {
+      uptime = readFileSync('/proc/uptime', 'utf8').split(' ')[0]!;
+    } catch {
+      // no /proc
+    }
+    this.write(`${what} at uptime ${uptime}`);
   },
 };
 

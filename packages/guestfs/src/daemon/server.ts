@@ -9,6 +9,7 @@ import type { DaemonState } from './call.js';
 import { type Channel, ChannelClosed, LibraryConnection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
 import type { Handlers } from './handler.js';
+import { log } from './run.js';
 
 /** Serves calls on the channel until the library closes it. */
 export async function serve(
@@ -19,6 +20,7 @@ export async function serve(
   const connection = new LibraryConnection(channel);
   const dispatcher = new Dispatcher(connection, state, handlers);
   await connection.sendFlag(GUESTFS_LAUNCH_FLAG);
+  log.uptime('launch flag sent');
   try {
     for (;;) {
       const frame = await connection.next();

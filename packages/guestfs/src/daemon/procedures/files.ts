@@ -347,7 +347,8 @@ export const fileHandlers = {
           files: BigInt(files!),
           ffree: BigInt(ffree!),
           favail: BigInt(ffree!), // Linux has no separate count for unprivileged users
-          fsid: BigInt(`0x${fsid!}`),
+          // f_fsid is an unsigned long; guestfsd sends it as an int64, so the top half wraps.
+          fsid: BigInt.asIntN(64, BigInt(`0x${fsid!}`)),
           flag: await mountFlags(call, f.canonical),
           namemax: BigInt(namemax!),
         };
