@@ -7,7 +7,12 @@ export * from './errors.js';
 export { launch, type LaunchOptions } from './launch/launch.js';
 export type { Drive } from './launch/drives.js';
 export type { AccelMode } from './launch/accel.js';
-export { findAppliance, applianceCacheDir, type Appliance } from './launch/appliance.js';
+export {
+  findAppliance,
+  applianceCacheDir,
+  type Appliance,
+  type DaemonChoice,
+} from './launch/appliance.js';
 export {
   inspect,
   withMounted,

@@ -5,12 +5,21 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GuestfsLaunchError } from '../errors.js';
+import { tsDaemonFiles, withTsDaemonInput } from './ts-daemon-files.js';
 
 const run = promisify(execFile);
 
@@ -38,12 +47,30 @@ export function applianceCacheDir(): string {
 }
 
 /**
+ * Which daemon the appliance runs: libguestfs's own (`c`, the distribution's guestfsd) or this
+ * package's TypeScript one (`ts`: the same appliance plus Node.js and src/daemon).
+ */
+export type DaemonChoice = 'c' | 'ts';
+
+/**
  * A fixed appliance directory (kernel, initrd, root), or the supermin build of the host's
  * supermin.d, built once and cached under /var/tmp (safe under concurrent use: each build
- * goes to a temporary directory that is renamed into place).
+ * goes to a temporary directory that is renamed into place). With `daemon: 'ts'` the build
+ * also has Node.js and the TypeScript daemon in place of guestfsd.
  */
-export async function findAppliance(fixedDir?: string): Promise<Appliance> {
-  if (fixedDir !== undefined) return checkAppliance(fixedDir, `fixed appliance ${fixedDir}`);
+export async function findAppliance(
+  fixedDir?: string,
+  daemon: DaemonChoice = 'c',
+): Promise<Appliance> {
+  if (fixedDir !== undefined) {
+    if (daemon !== 'c') {
+      throw new GuestfsLaunchError(
+        'NO_APPLIANCE',
+        `a fixed appliance (${fixedDir}) runs the daemon it was built with: give the appliance directory or the daemon, not both`,
+      );
+    }
+    return checkAppliance(fixedDir, `fixed appliance ${fixedDir}`);
+  }
   const superminDir = SUPERMIN_DIRS.find((d) => existsSync(d));
   if (superminDir === undefined) {
     throw new GuestfsLaunchError(
@@ -53,6 +80,14 @@ export async function findAppliance(fixedDir?: string): Promise<Appliance> {
     );
   }
   const cache = applianceCacheDir();
+  if (daemon === 'ts') {
+    const files = tsDaemonFiles();
+    const dir = join(cache, `appliance-ts-${buildKey(superminDir, files.key)}`);
+    if (!existsSync(join(dir, 'root'))) {
+      await withTsDaemonInput(superminDir, files, (input) => build(input, cache, dir));
+    }
+    return checkAppliance(dir, `built by supermin with the TypeScript daemon in ${dir}`);
+  }
   const dir = join(cache, `appliance-${buildKey(superminDir)}`);
   if (!existsSync(join(dir, 'root'))) await build(superminDir, cache, dir);
   return checkAppliance(dir, `built by supermin from ${superminDir} in ${dir}`);
@@ -62,8 +97,9 @@ export async function findAppliance(fixedDir?: string): Promise<Appliance> {
  * What the build depends on: the supermin appliance's files and the host packages and kernels
  * that supermin copies in. A change to any of them gives a new key (and a new build).
  */
-function buildKey(superminDir: string): string {
+function buildKey(superminDir: string, extra = ''): string {
   const hash = createHash('sha256');
+  hash.update(extra);
   for (const name of readdirSync(superminDir).sort()) {
     const s = statSync(join(superminDir, name));
     hash.update(`${name} ${s.size} ${s.mtimeMs}\n`);
@@ -98,6 +134,11 @@ async function build(superminDir: string, cache: string, dir: string): Promise<v
       { cause: e },
     );
   }
+  // What libguestfs looks for in a fixed appliance: LIBGUESTFS_PATH=DIR then boots this one.
+  writeFileSync(
+    join(work, 'README.fixed'),
+    'A fixed libguestfs appliance, built by @tsvirt/guestfs with supermin.\n',
+  );
   try {
     renameSync(work, dir);
   } catch {

@@ -13,7 +13,7 @@ import { GuestfsLaunchError } from '../errors.js';
 import { Guestfs } from '../guestfs.js';
 import { RpcSession } from '../rpc/session.js';
 import { type AccelChoice, type AccelMode, chooseAccel } from './accel.js';
-import { type Appliance, findAppliance } from './appliance.js';
+import { type Appliance, type DaemonChoice, findAppliance } from './appliance.js';
 import { type Drive, driveArgs } from './drives.js';
 
 export interface LaunchOptions {
@@ -27,6 +27,11 @@ export interface LaunchOptions {
   readonly accel?: AccelMode | undefined;
   /** A fixed appliance directory (kernel, initrd, root). Default: supermin's build, cached. */
   readonly applianceDir?: string | undefined;
+  /**
+   * The daemon in the appliance: libguestfs's own (`c`, the default) or this package's
+   * TypeScript one (`ts`; it implements a subset of the procedures, the others fail ENOTSUP).
+   */
+  readonly daemon?: DaemonChoice | undefined;
   /** A network interface for the appliance (qemu user networking), as libguestfs set_network. */
   readonly network?: boolean | undefined;
   /** Give up when the daemon has not said it is up after this long. Default 600 s (TCG is slow). */
@@ -63,7 +68,7 @@ export async function launch(options: LaunchOptions): Promise<Guestfs> {
     throw new GuestfsLaunchError('DRIVE', 'no drives: give at least one disk image to launch with');
   }
   const drives = options.drives.flatMap((d, i) => driveArgs(d, i)); // checks them before booting
-  const appliance = await findAppliance(options.applianceDir);
+  const appliance = await findAppliance(options.applianceDir, options.daemon);
   const qemuBinary = options.qemu ?? 'qemu-system-x86_64';
   const accel = await chooseAccel(options.accel ?? 'auto', appliance, qemuBinary);
   const work = mkdtempSync(join(tmpdir(), 'tsguestfs-'));
