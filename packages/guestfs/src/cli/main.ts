@@ -27,6 +27,7 @@ import type { Guestfs } from '../guestfs.js';
 import type { Progress } from '../rpc/session.js';
 import { inspect } from '../inspect.js';
 import type { AccelMode } from '../launch/accel.js';
+import type { DaemonChoice } from '../launch/appliance.js';
 import type { Drive } from '../launch/drives.js';
 import { launch } from '../launch/launch.js';
 import { type DfRow, dfTable, inspectJson, inspectorXml } from './output.js';
@@ -42,6 +43,7 @@ interface ImageOptions {
   smp?: string;
   accel?: AccelMode;
   appliance?: string;
+  daemon?: DaemonChoice;
   consoleLog?: string;
   verbose?: boolean;
 }
@@ -75,6 +77,12 @@ function withImageOptions(command: Command): Command {
         .default('auto'),
     )
     .option('--appliance <dir>', 'a fixed appliance directory (kernel, initrd, root)')
+    .addOption(
+      new Option(
+        '--daemon <daemon>',
+        "the appliance's daemon: c (libguestfs's) or ts (ours, a subset of the procedures)",
+      ).choices(['c', 'ts']),
+    )
     .option('--console-log <file>', "write the appliance's serial console to a file")
     .option('-v, --verbose', "show the appliance's console on stderr");
 }
@@ -104,6 +112,7 @@ async function withImages<T>(
     cpus: positiveInteger('smp', options.smp),
     accel: options.accel,
     applianceDir: options.appliance,
+    daemon: options.daemon,
     consoleLog: options.consoleLog,
     verbose: options.verbose,
     onConsole: options.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,

@@ -22,18 +22,11 @@ import {
   type Guestfs,
   GuestfsCancelledError,
   GuestfsConnectionError,
-  GuestfsError,
   type Progress,
   procedures,
 } from '../../src/index.js';
+import { NAME_BYTES, rejectsWith } from '../support/daemon-suite.js';
 import { RawClient, type TsDaemon, connectTsDaemon, startTsDaemon } from '../support/ts-daemon.js';
-
-const rejectsWith = (errno: string, message?: RegExp) => (e: unknown) => {
-  assert.ok(e instanceof GuestfsError, String(e));
-  assert.equal(e.errno, errno, e.message);
-  if (message) assert.match(e.message, message);
-  return true;
-};
 
 void describe('the TypeScript daemon on the host: protocol', () => {
   let g: Guestfs;
@@ -280,9 +273,6 @@ void describe('the TypeScript daemon on the host: files, against the host’s vi
     await assert.rejects(g.caseSensitivePath('/w.txt/x'), /chdir: w\.txt: Not a directory/);
   });
 });
-
-/** Every byte a file name may hold: 1-255 but '/'. */
-const NAME_BYTES = [...Array(255).keys()].map((i) => i + 1).filter((b) => b !== 0x2f);
 
 void describe('the TypeScript daemon on the host: a hostile tree', () => {
   let g: Guestfs;

@@ -23,10 +23,10 @@ import type { DebianImage } from '@tsvirt/testimages';
 import { type DaemonChoice, type Guestfs, GuestfsError, launch } from '../../src/index.js';
 import { mbrImage } from './images.js';
 
-/** Every byte a file name may hold (1-255 but '/'); the client sends UTF-8, so 1-127 here. */
+/** Every byte a file name may hold: 1-255 but '/'. */
 export const NAME_BYTES = [...Array(255).keys()].map((i) => i + 1).filter((b) => b !== 0x2f);
 
-const rejectsWith = (errno: string, message?: RegExp) => (e: unknown) => {
+export const rejectsWith = (errno: string, message?: RegExp) => (e: unknown) => {
   assert.ok(e instanceof GuestfsError, String(e));
   assert.equal(e.errno, errno, e.message);
   if (message) assert.match(e.message, message);

@@ -13,15 +13,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Guestfs } from '../../src/index.js';
 
-export interface StandaloneDaemon {
+export interface StandaloneDaemon extends ListeningDaemon {
   readonly socketPath: string;
   /** A private directory for the test's files (absolute; the daemon's sysroot is `/`). */
   readonly dir: string;
-  readonly process: ChildProcess;
-  /** The daemon's stderr so far. */
-  log(): string;
-  /** Kills the daemon if it still runs and removes the directory. */
-  stop(): Promise<void>;
 }
 
 export async function startStandaloneDaemon(): Promise<StandaloneDaemon> {
@@ -34,23 +29,47 @@ export async function startStandaloneDaemon(): Promise<StandaloneDaemon> {
   const script =
     `mount -t overlay overlay -o lowerdir=/dev,upperdir=${base}/ov-upper,workdir=${base}/ov-work /dev && ` +
     `mkdir -p /dev/disk/by-path && exec guestfsd -r -l --channel ${socketPath}`;
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const daemon = await startInNamespace('guestfsd', script, [], base, socketPath);
+  return { ...daemon, socketPath, dir };
+}
+
+/** A daemon started in a private mount namespace, listening on a socket. */
+export interface ListeningDaemon {
+  readonly process: ChildProcess;
+  /** Its stderr so far. */
+  log(): string;
+  /** Kills it if it still runs and removes its base directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `sh -c SCRIPT sh ARGS...` under `unshare -m` (mounts it makes stay in its namespace)
+ * and waits up to 10 s for it to listen on socketPath.
+ */
+export async function startInNamespace(
+  what: string,
+  script: string,
+  args: readonly string[],
+  base: string,
+  socketPath: string,
+): Promise<ListeningDaemon> {
+  const child = spawn(
+    'unshare',
+    ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', ...args],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let i = 0; i < 200 && !existsSync(socketPath); i++) {
+  for (let i = 0; i < 400 && !existsSync(socketPath); i++) {
     if (child.exitCode !== null) break;
     await sleep(25);
   }
   if (!existsSync(socketPath)) {
     child.kill('SIGKILL');
-    throw new Error(`guestfsd did not start: ${log}`);
+    throw new Error(`${what} did not start: ${log}`);
   }
   return {
-    socketPath,
-    dir,
     process: child,
     log: () => log,
     async stop() {

@@ -7,12 +7,10 @@
  * them. Also a raw client that sends strings as bytes (the TypeScript client sends UTF-8), to
  * call with names that are not UTF-8 as the C library can.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { type Socket, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { XdrReader, XdrWriter } from '@tsvirt/xdr';
 import { Guestfs, type ProcedureInfo } from '../../src/index.js';
 import {
@@ -25,20 +23,16 @@ import {
 } from '../../src/protocol/xdr.generated.js';
 import { type MessageHeader, messageHeader } from '../../src/daemon/header.js';
 import { type Frame, FrameReader } from '../../src/rpc/framing.js';
+import { type ListeningDaemon, startInNamespace } from './standalone.js';
 
 const daemonMain = new URL('../../src/daemon/main.js', import.meta.url).pathname;
 
-export interface TsDaemon {
+export interface TsDaemon extends ListeningDaemon {
   /** The private directory: `root` (the guest) and whatever the test puts beside it. */
   readonly base: string;
   /** The guest's root as the host sees it. */
   readonly root: string;
   readonly socketPath: string;
-  readonly process: ChildProcess;
-  /** What the daemon wrote on stderr so far. */
-  log(): string;
-  /** Kills the daemon if it still runs and removes the base directory. */
-  stop(): Promise<void>;
 }
 
 export async function startTsDaemon(
@@ -50,48 +44,14 @@ export async function startTsDaemon(
   prepare(root, base);
   const socketPath = join(base, 'channel.sock');
   const script = 'mount --bind "$1" "$1" && exec "$2" "$3" --listen --channel "$4" --sysroot "$1"';
-  const child = spawn(
-    'unshare',
-    [
-      '-m',
-      '--propagation',
-      'private',
-      'sh',
-      '-c',
-      script,
-      'sh',
-      root,
-      process.execPath,
-      daemonMain,
-      socketPath,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let i = 0; i < 400 && !existsSync(socketPath); i++) {
-    if (child.exitCode !== null) break;
-    await sleep(25);
-  }
-  if (!existsSync(socketPath)) {
-    child.kill('SIGKILL');
-    throw new Error(`the TypeScript daemon did not start: ${log}`);
-  }
-  return {
+  const daemon = await startInNamespace(
+    'the TypeScript daemon',
+    script,
+    [root, process.execPath, daemonMain, socketPath],
     base,
-    root,
     socketPath,
-    process: child,
-    log: () => log,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-      rmSync(base, { recursive: true, force: true });
-    },
-  };
+  );
+  return { ...daemon, base, root, socketPath };
 }
 
 /** A handle on a fresh TypeScript daemon; closing it stops the daemon. */

@@ -121,6 +121,15 @@ async function mountFlags(call: Call, canonical: ByteString): Promise<bigint> {
   return flags;
 }
 
+/**
+ * statvfs(3)'s f_fsid (val[0] in the low half, val[1] in the high) from `stat -f`'s %i (val[0]
+ * printed first), as the signed int64 guestfsd sends.
+ */
+function statvfsFsid(hex: string): bigint {
+  const printed = BigInt(`0x${hex}`);
+  return BigInt.asIntN(64, ((printed & 0xffffffffn) << 32n) | (printed >> 32n));
+}
+
 export const fileHandlers = {
   is_file: ({ path, followsymlinks }, call) =>
     isKind(call, path, followsymlinks ?? false, (s) => s.isFile()),
@@ -347,8 +356,7 @@ export const fileHandlers = {
           files: BigInt(files!),
           ffree: BigInt(ffree!),
           favail: BigInt(ffree!), // Linux has no separate count for unprivileged users
-          // f_fsid is an unsigned long; guestfsd sends it as an int64, so the top half wraps.
-          fsid: BigInt.asIntN(64, BigInt(`0x${fsid!}`)),
+          fsid: statvfsFsid(fsid!),
           flag: await mountFlags(call, f.canonical),
           namemax: BigInt(namemax!),
         };
