@@ -81,8 +81,9 @@ export class Call {
       position,
       total,
     });
-    // Not awaited: the channel keeps writes in order, and progress is small.
-    void this.connection.sendFlag(GUESTFS_PROGRESS_FLAG, w.finish());
+    // Not awaited: the channel keeps writes in order, and progress is small. A closed channel
+    // is reported by the call's next write, not here.
+    this.connection.sendFlag(GUESTFS_PROGRESS_FLAG, w.finish()).catch(() => undefined);
   }
 
   /**
