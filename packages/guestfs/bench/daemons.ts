@@ -54,15 +54,6 @@ try {
     });
     await g.echoDaemon(['up']);
     const launched = (performance.now() - t0) / 1000;
-    // /init prints its uptime just before it starts the daemon; ours prints two more.
-    const console = readFileSync(consoleLog, 'utf8');
-    const uptime = (re: RegExp): number | null => {
-      const m = re.exec(console);
-      return m === null ? null : Number(m[1]);
-    };
-    const beforeDaemon = uptime(/^uptime: (?:\+ cat \/proc\/uptime\n)?([0-9.]+) /m);
-    const started = uptime(/started \(Node\.js and the modules loaded\) at uptime ([0-9.]+)/);
-    const up = uptime(/launch flag sent at uptime ([0-9.]+)/);
     await g.mountRo('/dev/sda1', '/');
     let t = performance.now();
     for (let i = 0; i < calls; i++) await g.isFile('/etc/fstab');
@@ -78,7 +69,16 @@ try {
     t = performance.now();
     await g.download('/dev/sdb', '/dev/null');
     const download = (performance.now() - t) / 1000;
-    await g.close();
+    await g.close(); // the console log is complete once the appliance is gone
+    // /init prints its uptime just before it starts the daemon; ours prints two more.
+    const console = readFileSync(consoleLog, 'utf8');
+    const uptime = (re: RegExp): number | null => {
+      const m = re.exec(console);
+      return m === null ? null : Number(m[1]);
+    };
+    const beforeDaemon = uptime(/^uptime: (?:\+ cat \/proc\/uptime\n)?([0-9.]+) /m);
+    const started = uptime(/started \(Node\.js and the modules loaded\) at uptime ([0-9.]+)/);
+    const up = uptime(/launch flag sent at uptime ([0-9.]+)/);
     return {
       launch: launched,
       nodeStart: beforeDaemon !== null && started !== null ? started - beforeDaemon : null,

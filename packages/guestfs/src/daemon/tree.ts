@@ -34,7 +34,8 @@ export function openDirectory(parent: FileHandle, name: ByteString): Promise<Fil
 export async function entries(dir: FileHandle): Promise<ByteString[]> {
   const names: ByteString[] = [];
   // Node's types know only text encodings here; 'buffer' gives each name as its bytes.
-  const asBytes = { encoding: 'buffer' } as unknown as OpenDirOptions;
+  // 256 entries per read: each read is a round trip to libuv's thread pool (slow under TCG).
+  const asBytes = { encoding: 'buffer', bufferSize: 256 } as unknown as OpenDirOptions;
   for await (const entry of await opendir(fdPath(dir), asBytes)) {
     names.push(byteString(entry.name as unknown as Buffer));
   }

@@ -13,13 +13,19 @@ import { entries, openDirectory } from '../tree.js';
 
 const lowerAscii = (s: ByteString): ByteString => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
-/** The entry of a directory equal to `name` ignoring case, or null. */
+/**
+ * The entry of directory `dir` equal to `name` ignoring case, or null. `dir` was found by the
+ * previous step: if it is not a directory, that is the error (as chdir would say).
+ */
 async function findElement(
   call: Call,
   dir: ByteString,
   name: ByteString,
 ): Promise<ByteString | null> {
   return call.sysroot.with(dir, { follow: true }, async (f) => {
+    if (f.stat?.isDirectory() !== true) {
+      throw new DaemonError('ENOTDIR', `chdir: ${f.name}: ${strerror('ENOTDIR')}`);
+    }
     const handle = await openDirectory(f.dir, f.name);
     try {
       return (await entries(handle)).find((e) => lowerAscii(e) === lowerAscii(name)) ?? null;
@@ -27,13 +33,6 @@ async function findElement(
       await handle.close();
     }
   });
-}
-
-async function mustBeDirectory(call: Call, path: ByteString, element: ByteString): Promise<void> {
-  const stat = await call.sysroot.with(path, { follow: true }, (f) => f.stat);
-  if (stat?.isDirectory() !== true) {
-    throw new DaemonError('ENOTDIR', `chdir: ${element}: ${strerror('ENOTDIR')}`);
-  }
 }
 
 export const caseSensitivePathHandlers = {
@@ -59,7 +58,9 @@ async function trueCase(call: Call, path: ByteString): Promise<ByteString> {
     if (last) return `/${[...found, match ?? element].join('/')}`;
     if (match === null) throw failure(`${element}: not found`);
     found.push(match);
-    await mustBeDirectory(call, `/${found.join('/')}`, match);
   }
-  return `/${found.join('/')}`;
+  // The path ended with a slash: what it names must be a directory too.
+  const result = `/${found.join('/')}`;
+  if (found.length > 0) await findElement(call, result, '');
+  return result;
 }

@@ -13,6 +13,7 @@ import { openForReading, openForWriting } from '../open-file.js';
 import { entries, openDirectory, walk } from '../tree.js';
 
 const READ_SIZE = 256 * 1024;
+const WRITE_SIZE = 256 * 1024;
 
 /** Where a Dev_or_Path argument leads, opened: the device itself, or a guest file. */
 async function openTarget(
@@ -67,18 +68,31 @@ export const transferHandlers = {
     } catch (e) {
       throw perror(e, remotefilename);
     }
-    try {
-      let written = 0n;
-      for await (const chunk of call.receive()) {
-        try {
-          await file.write(chunk, 0, chunk.byteLength, null);
-        } catch (e) {
-          await call.cancelReceive();
-          throw perror(e, `write error: ${remotefilename}`);
-        }
-        written += BigInt(chunk.byteLength);
-        if (call.progressHint > 0n) call.progress(written, call.progressHint);
+    // Chunks are 8 KiB: written WRITE_SIZE at a time, as each write is a round trip to
+    // libuv's thread pool (an upload was 3 times slower than guestfsd's chunk by chunk).
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    let written = 0n;
+    const flush = async (): Promise<void> => {
+      const data = Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+      try {
+        await file.write(data, 0, data.byteLength, null);
+      } catch (e) {
+        await call.cancelReceive();
+        throw perror(e, `write error: ${remotefilename}`);
       }
+      written += BigInt(data.byteLength);
+      if (call.progressHint > 0n) call.progress(written, call.progressHint);
+    };
+    try {
+      for await (const chunk of call.receive()) {
+        pending.push(chunk);
+        pendingBytes += chunk.byteLength;
+        if (pendingBytes >= WRITE_SIZE) await flush();
+      }
+      if (pendingBytes > 0) await flush();
     } finally {
       await file.close();
     }
