@@ -76,7 +76,7 @@ try {
       const m = re.exec(console);
       return m === null ? null : Number(m[1]);
     };
-    const beforeDaemon = uptime(/^uptime: (?:\+ cat \/proc\/uptime\n)?([0-9.]+) /m);
+    const beforeDaemon = uptime(/^uptime: (?:\+ cat \/proc\/uptime\r?\n)?([0-9.]+) /m);
     const started = uptime(/started \(Node\.js and the modules loaded\) at uptime ([0-9.]+)/);
     const up = uptime(/launch flag sent at uptime ([0-9.]+)/);
     return {
