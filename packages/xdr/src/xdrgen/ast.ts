@@ -18,7 +18,12 @@ export type PrimitiveName =
   'int' | 'uint' | 'hyper' | 'uhyper' | 'float' | 'double' | 'quadruple' | 'bool' | 'void';
 
 export type TypeSpec =
-  | { readonly kind: 'primitive'; readonly name: PrimitiveName }
+  | {
+      readonly kind: 'primitive';
+      readonly name: PrimitiveName;
+      /** The C spelling when the file used one of rpcgen's (`char`, `unsigned short`...). */
+      readonly cType?: string;
+    }
   /** A typedef, struct, enum or union defined elsewhere in the file. */
   | { readonly kind: 'named'; readonly name: string; readonly at: Location }
   | { readonly kind: 'enum'; readonly members: readonly EnumMember[] }

@@ -25,6 +25,16 @@ export interface EmitOptions {
   readonly typeName?: (xdrName: string) => string;
   /** The codec's name. Default: the type name with a lower-case first letter. */
   readonly codecName?: (xdrName: string) => string;
+  /** The TypeScript property name of a struct field. Default: the XDR name. */
+  readonly fieldName?: (xdrName: string) => string;
+  /**
+   * A TypeScript type and codec to use instead of the compiled ones, for a typedef (`where` is
+   * its name) or a struct field (`struct.field`); undefined keeps the compiled ones. For
+   * example a 16-byte UUID as its canonical string, or rpcgen's `char` arrays as text.
+   */
+  readonly override?: (where: string, declaration: Declaration) => Emitted | undefined;
+  /** Lines written after the codec library's import, e.g. the module an override's codec is from. */
+  readonly imports?: readonly string[];
 }
 
 /** PascalCase of an XDR name: `guestfs_int_stat` → `GuestfsIntStat`. */
@@ -68,7 +78,7 @@ const PRIMITIVE_CODEC: Readonly<Record<PrimitiveName, string>> = {
 const BUILTIN_CONSTANTS: Readonly<Record<string, number>> = { TRUE: 1, FALSE: 0 };
 
 /** A TypeScript type and the expression of its codec. */
-interface Emitted {
+export interface Emitted {
   readonly type: string;
   readonly codec: string;
 }
@@ -85,6 +95,7 @@ export function emitTypeScript(spec: Specification, options: EmitOptions = {}): 
 class Emitter {
   private readonly typeName: (n: string) => string;
   private readonly codecName: (n: string) => string;
+  private readonly fieldName: (n: string) => string;
   private readonly types = new Map<string, Definition>();
   private readonly constants = new Map<string, number>();
   /** Constants written to the module by name (the others are inlined as numbers). */
@@ -99,6 +110,7 @@ class Emitter {
   ) {
     this.typeName = options.typeName ?? pascalCase;
     this.codecName = options.codecName ?? ((n) => lowerFirst(this.typeName(n)));
+    this.fieldName = options.fieldName ?? ((n) => n);
     for (const [name, value] of Object.entries({ ...BUILTIN_CONSTANTS, ...options.constants })) {
       this.constants.set(name, value);
     }
@@ -111,6 +123,7 @@ class Emitter {
       '// Do not edit: change the generator or its input and generate again.',
       '/* eslint-disable */',
       `import * as x from '${this.options.xdrModule ?? '@tsvirt/xdr'}';`,
+      ...(this.options.imports ?? []),
       '',
     );
     for (const def of this.spec.definitions) {
@@ -219,7 +232,7 @@ class Emitter {
         break;
       }
       case 'struct': {
-        const fields = def.fields.map((f) => this.field(f, name));
+        const fields = this.fields(def.fields, name, def.at);
         lines.push(
           `${doc(def.comment)}export interface ${type} {\n${fields.map((f) => `  ${f.name}: ${f.emitted.type};`).join('\n')}\n}`,
           `export const ${codec}: x.Codec<${type}> = x.struct<${type}>('${name}', {\n${fields.map((f) => `  ${f.name}: ${f.emitted.codec},`).join('\n')}\n});`,
@@ -235,7 +248,8 @@ class Emitter {
         break;
       }
       case 'typedef': {
-        const e = this.declaration(def.declaration, name);
+        const e =
+          this.options.override?.(name, def.declaration) ?? this.declaration(def.declaration, name);
         lines.push(
           `${doc(def.comment)}export type ${type} = ${e.type};`,
           `export const ${codec}: x.Codec<${type}> = ${e.codec};`,
@@ -251,10 +265,23 @@ class Emitter {
     this.out.push(...lines, '');
   }
 
-  private field(d: Declaration, owner: string): { name: string; emitted: Emitted } {
-    if (d.kind === 'void')
-      throw new XdrSpecError(`struct ${owner} has a void field`, this.types.get(owner)!.at);
-    return { name: d.name, emitted: this.declaration(d, `${owner}.${d.name}`) };
+  /** A struct's fields: TypeScript names (each once), types and codecs. */
+  private fields(
+    declarations: readonly Declaration[],
+    owner: string,
+    at: Location,
+  ): { name: string; emitted: Emitted }[] {
+    const names = new Set<string>();
+    return declarations.map((d) => {
+      if (d.kind === 'void') throw new XdrSpecError(`struct ${owner} has a void field`, at);
+      const name = this.fieldName(d.name);
+      if (names.has(name)) {
+        throw new XdrSpecError(`struct ${owner}: two fields are named ${name} in TypeScript`, at);
+      }
+      names.add(name);
+      const where = `${owner}.${d.name}`;
+      return { name, emitted: this.options.override?.(where, d) ?? this.declaration(d, where) };
+    });
   }
 
   private declaration(d: Declaration, where: string): Emitted {
@@ -318,11 +345,7 @@ class Emitter {
         return { type: values.join(' | '), codec: `x.enumeration('${where}', ${object})` };
       }
       case 'struct': {
-        const fields = t.fields.map((f) => {
-          if (f.kind === 'void')
-            throw new XdrSpecError(`${where} has a void field`, { line: 0, column: 0 });
-          return { name: f.name, emitted: this.declaration(f, `${where}.${f.name}`) };
-        });
+        const fields = this.fields(t.fields, where, { line: 0, column: 0 });
         return {
           type: `{ ${fields.map((f) => `${f.name}: ${f.emitted.type};`).join(' ')} }`,
           codec: `x.struct('${where}', { ${fields.map((f) => `${f.name}: ${f.emitted.codec}`).join(', ')} })`,

@@ -339,7 +339,9 @@ class Parser {
       const unsigned = u.kind === 'ident' ? UNSIGNED_OF[u.text] : undefined;
       if (unsigned !== undefined) {
         this.pos++;
-        return { kind: 'primitive', name: unsigned };
+        return KEYWORDS.has(u.text)
+          ? { kind: 'primitive', name: unsigned }
+          : { kind: 'primitive', name: unsigned, cType: `unsigned ${u.text}` };
       }
       return { kind: 'primitive', name: 'uint' }; // `unsigned` alone is `unsigned int`
     }
@@ -361,7 +363,9 @@ class Parser {
     const primitive = PRIMITIVE_ALIASES[t.text];
     if (primitive !== undefined) {
       this.pos++;
-      return { kind: 'primitive', name: primitive };
+      return KEYWORDS.has(t.text)
+        ? { kind: 'primitive', name: primitive }
+        : { kind: 'primitive', name: primitive, cType: t.text };
     }
     const { name, at } = this.identifier('a type');
     return { kind: 'named', name, at };

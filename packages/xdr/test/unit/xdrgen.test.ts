@@ -159,6 +159,50 @@ void describe('xdrgen: declarations', () => {
     assert.equal(hex(encode(all, { ...value, maybe: null })).length, hex(bytes).length - 8);
   });
 
+  void it('keeps the C spelling of rpcgen types in the syntax tree', () => {
+    const spec = parseXdr('struct s { char c[2]; unsigned short u; unsigned int i; int j; };');
+    const s = spec.definitions[0];
+    assert.ok(s?.kind === 'struct');
+    const types = s.fields.map((f) => ('type' in f ? f.type : null));
+    assert.deepEqual(types, [
+      { kind: 'primitive', name: 'int', cType: 'char' },
+      { kind: 'primitive', name: 'uint', cType: 'unsigned short' },
+      { kind: 'primitive', name: 'uint' },
+      { kind: 'primitive', name: 'int' },
+    ]);
+  });
+
+  void it('names fields and overrides types and fields as told', async () => {
+    const source = `
+      typedef opaque my_uuid[4];
+      struct thing_ret { my_uuid the_id; char label[3]; int plain_count; };
+    `;
+    const options = {
+      fieldName: (n: string) => n.replace(/_([a-z])/g, (_: string, c: string) => c.toUpperCase()),
+      imports: ['// an import line'],
+      override: (where: string) =>
+        where === 'my_uuid'
+          ? {
+              type: 'string',
+              codec: `x.mapped(x.fixedOpaque(4), 'id', (b) => b.join('.'), (s: string) => new Uint8Array(s.split('.').map(Number)))`,
+            }
+          : where === 'thing_ret.label'
+            ? { type: 'number[]', codec: 'x.fixedArray(x.uint, 3)' }
+            : undefined,
+    };
+    const { code, module } = await loadGenerated(source, work, options);
+    assert.match(code, /\/\/ an import line/);
+    const thing = codec<unknown>(module, 'thingRet');
+    const value = { theId: '10.11.12.13', label: [1, 2, 3], plainCount: -1 };
+    assert.equal(hex(encode(thing, value)), '0a0b0c0d' + '000000010000000200000003' + 'ffffffff');
+    assert.deepEqual(decode(thing, encode(thing, value)), value);
+    assert.deepEqual(typeCheck(work, { 'override.ts': code }), []);
+    assert.throws(
+      () => compileXdr('struct s { int a_b; int aB; };', { xdrModule, ...options }),
+      /struct s: two fields are named aB in TypeScript/,
+    );
+  });
+
   void it('follows recursive definitions through lazy codecs (RFC 4506 section 4.19)', async () => {
     const m = await load(`
       struct stringentry {
