@@ -11,7 +11,7 @@
 import { existsSync, read, readSync, write, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { ExtentType, type Extent } from './api.js';
-import { FileHoles } from './file-holes.js';
+import { FileHoles } from '@tsvirt/file-holes';
 import { sharedFile } from './shared.js';
 
 export const PAGE_SIZE = 32 * 1024;

@@ -3,7 +3,7 @@ import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { ExtentType, type Extent } from '../api.js';
 import { NbdClient, parseNbdUri } from '../client/client.js';
 import { ConfigError } from '../errors.js';
-import { FileHoles } from '../file-holes.js';
+import { FileHoles } from '@tsvirt/file-holes';
 import { readFully, writeFully } from '../file-io.js';
 import { TFlag } from '../protocol/constants.js';
 

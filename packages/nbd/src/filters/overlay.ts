@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, messageOf } from '../errors.js';
-import { FileHoles } from '../file-holes.js';
+import { FileHoles } from '@tsvirt/file-holes';
 import { readFully, writeFully } from '../file-io.js';
 
 /** nbdkit's default block size for cow and cache, so that extent maps match nbdkit's. */

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { ExtentType, definePlugin, type Extent } from '../api.js';
 import { ConfigError, NbdError } from '../errors.js';
-import { FileHoles } from '../file-holes.js';
+import { FileHoles } from '@tsvirt/file-holes';
 import { readFully, writeFully } from '../file-io.js';
 
 interface FileHandleState {

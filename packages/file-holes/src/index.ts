@@ -1,0 +1,1 @@
+export { FileHoles } from './file-holes.js';
