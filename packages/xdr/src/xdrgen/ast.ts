@@ -84,7 +84,7 @@ export interface Version {
   readonly procedures: readonly Procedure[];
 }
 
-interface DefinitionBase {
+export interface DefinitionBase {
   readonly name: string;
   /** The comment written just before the definition, if any (without the comment markers). */
   readonly comment: string | null;
