@@ -1,38 +1,26 @@
-import { decode } from '@tsvirt/xdr';
 import { LibvirtTransportError } from './errors.js';
-import { ConnectFlags, InterfaceAddressesSource } from './flags.js';
-import {
-  AuthType,
-  DomainEventId,
-  DriverFeature,
-  EventProc,
-  type Procedure,
-  Proc,
-  lifecycleMsg,
-} from './protocol/procedures.js';
-import { TypedParamType, type TypedParam, typedParamsToMap } from './protocol/wire.js';
+import { ConnectFlags } from './constants.generated.js';
+import { EVENT_TABLES, type EventFamily, EventHub, type Unsubscribe } from './events.js';
+import type {
+  DomainEvents,
+  NetworkEvents,
+  NodeDeviceEvents,
+  SecretEvents,
+  StoragePoolEvents,
+} from './events.generated.js';
+import type { Flags } from './flags.js';
+import type { Procedure } from './protocol/procedure.js';
+import { Proc } from './protocol/procedures.generated.js';
+import { AuthType } from './protocol/remote.generated.js';
+import type * as t from './protocol/remote.generated.js';
 import { RpcClient } from './rpc/client.js';
+import { Shortcuts } from './shortcuts.js';
 import { LibvirtStream } from './stream.js';
 import { openSocket } from './transport/socket.js';
 import { openSsh } from './transport/ssh.js';
 import type { Transport } from './transport/transport.js';
-import {
-  type DomainInfo,
-  type DomainRef,
-  type DomainState,
-  type DomainStatsRecord,
-  type InterfaceAddresses,
-  type JobInfo,
-  type LifecycleEvent,
-  type MigrateParams,
-  type NetworkRef,
-  type NodeInfo,
-  type StoragePoolInfo,
-  type StoragePoolRef,
-  type StorageVolInfo,
-  type StorageVolRef,
-  domainStateName,
-} from './types.js';
+import { type TypedParams, type TypedParamsInput, fromTypedParams } from './typed-params.js';
+import type { DomainStatsRecord, LifecycleEvent, MigrateParams } from './types.js';
 import { type ParsedUri, parseUri } from './uri.js';
 
 export interface SshTransportOptions {
@@ -56,87 +44,8 @@ export interface ConnectOptions {
   readOnly?: boolean;
 }
 
-export interface LibvirtConnection {
-  readonly uri: string;
-  close(): Promise<void>;
-  /** Called once when the connection ends: with why it was lost, or code CLOSED after close(). */
-  onClose(listener: (err: LibvirtTransportError) => void): void;
-  getHostname(): Promise<string>;
-  getLibVersion(): Promise<bigint>;
-  getNodeInfo(): Promise<NodeInfo>;
-  /** The capabilities XML: host CPU and architecture, and the guests it can run. */
-  getCapabilities(): Promise<string>;
-  /** Free memory of the host, bytes. */
-  getFreeMemory(): Promise<bigint>;
-  listAllDomains(flags?: number): Promise<DomainRef[]>;
-  getAllDomainStats(stats: number, flags?: number): Promise<DomainStatsRecord[]>;
-  lookupDomainByName(name: string): Promise<DomainRef>;
-  getDomainInfo(domain: DomainRef): Promise<DomainInfo>;
-  getDomainState(domain: DomainRef): Promise<{ state: DomainState; reason: number }>;
-  isDomainActive(domain: DomainRef): Promise<boolean>;
-  getDomainXml(domain: DomainRef, flags?: number): Promise<string>;
-  defineDomainXml(xml: string, flags?: number): Promise<DomainRef>;
-  createDomain(domain: DomainRef, flags?: number): Promise<void>;
-  shutdownDomain(domain: DomainRef): Promise<void>;
-  rebootDomain(domain: DomainRef, flags?: number): Promise<void>;
-  destroyDomain(domain: DomainRef): Promise<void>;
-  undefineDomain(domain: DomainRef, flags?: number): Promise<void>;
-  getDomainAutostart(domain: DomainRef): Promise<boolean>;
-  setDomainAutostart(domain: DomainRef, autostart: boolean): Promise<void>;
-  getDomainInterfaceAddresses(
-    domain: DomainRef,
-    source: 'lease' | 'agent' | 'arp',
-  ): Promise<InterfaceAddresses[]>;
-  /** Peer-to-peer live migration driven by the source daemon (use MigrateFlags.PEER2PEER). */
-  migrateToUri3(
-    domain: DomainRef,
-    destinationUri: string,
-    params: MigrateParams,
-    flags: number,
-  ): Promise<void>;
-  getJobInfo(domain: DomainRef): Promise<JobInfo>;
-  /** Cancels the domain's job in progress (a migration: the guest stays where it was). */
-  abortDomainJob(domain: DomainRef): Promise<void>;
-  openConsole(domain: DomainRef, devName?: string | null, flags?: number): Promise<LibvirtStream>;
-  /** Virtual networks; flags from ListNetworksFlags (0: all). */
-  listAllNetworks(flags?: number): Promise<NetworkRef[]>;
-  listAllStoragePools(flags?: number): Promise<StoragePoolRef[]>;
-  lookupStoragePoolByName(name: string): Promise<StoragePoolRef>;
-  lookupStoragePoolByTargetPath(path: string): Promise<StoragePoolRef>;
-  defineStoragePoolXml(xml: string): Promise<StoragePoolRef>;
-  buildStoragePool(pool: StoragePoolRef, flags?: number): Promise<void>;
-  createStoragePool(pool: StoragePoolRef, flags?: number): Promise<void>;
-  destroyStoragePool(pool: StoragePoolRef): Promise<void>;
-  undefineStoragePool(pool: StoragePoolRef): Promise<void>;
-  setStoragePoolAutostart(pool: StoragePoolRef, autostart: boolean): Promise<void>;
-  refreshStoragePool(pool: StoragePoolRef): Promise<void>;
-  getStoragePoolInfo(pool: StoragePoolRef): Promise<StoragePoolInfo>;
-  listAllStorageVols(pool: StoragePoolRef): Promise<StorageVolRef[]>;
-  createStorageVolXml(pool: StoragePoolRef, xml: string, flags?: number): Promise<StorageVolRef>;
-  lookupStorageVolByPath(path: string): Promise<StorageVolRef>;
-  lookupStorageVolByName(pool: StoragePoolRef, name: string): Promise<StorageVolRef>;
-  getStorageVolPath(vol: StorageVolRef): Promise<string>;
-  getStorageVolInfo(vol: StorageVolRef): Promise<StorageVolInfo>;
-  deleteStorageVol(vol: StorageVolRef, flags?: number): Promise<void>;
-  /** Upload: returns a stream to write the bytes into; finish() waits for the daemon. */
-  uploadStorageVol(
-    vol: StorageVolRef,
-    offset: bigint,
-    length: bigint,
-    flags?: number,
-  ): Promise<LibvirtStream>;
-  /** Download: returns a stream to read the bytes from. length 0n means to the end. */
-  downloadStorageVol(
-    vol: StorageVolRef,
-    offset: bigint,
-    length: bigint,
-    flags?: number,
-  ): Promise<LibvirtStream>;
-  /** Lifecycle events of every domain; resolves to a function that unsubscribes. */
-  onDomainLifecycle(listener: (event: LifecycleEvent) => void): Promise<() => Promise<void>>;
-  /** Any procedure of the table, for what the typed methods do not cover yet. */
-  call<A, R>(procedure: Procedure<A, R>, args: A): Promise<R>;
-}
+/** virDrvFeature (libvirt's src/libvirt_internal.h, not public API): the keepalive program. */
+const VIR_DRV_FEATURE_PROGRAM_KEEPALIVE = 12;
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_KEEPALIVE = { intervalMs: 5000, count: 5 };
@@ -175,10 +84,10 @@ export async function connect(
     const keepalive = options.keepalive ?? DEFAULT_KEEPALIVE;
     if (keepalive !== false) {
       // Ask the daemon to ping us too (it then drops us if we stop answering).
-      await rpc.call(Proc.connectSupportsFeature, { feature: DriverFeature.PROGRAM_KEEPALIVE });
+      await rpc.call(Proc.connectSupportsFeature, { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE });
       rpc.startKeepalive(keepalive.intervalMs, keepalive.count);
     }
-    return new RemoteConnection(uri, rpc);
+    return new LibvirtConnection(uri, rpc);
   };
 
   let timer: NodeJS.Timeout | undefined;
@@ -245,8 +154,8 @@ function openTransport(
 /** AUTH_LIST, then the one method we can do without credentials: none or polkit. */
 async function authenticate(rpc: RpcClient): Promise<void> {
   const { types } = await rpc.call(Proc.authList, undefined);
-  if (types.length === 0 || types.includes(AuthType.NONE)) return;
-  if (types.includes(AuthType.POLKIT)) {
+  if (types.length === 0 || types.includes(AuthType.REMOTE_AUTH_NONE)) return;
+  if (types.includes(AuthType.REMOTE_AUTH_POLKIT)) {
     const { complete } = await rpc.call(Proc.authPolkit, undefined);
     if (complete !== 1) {
       throw new LibvirtTransportError(
@@ -262,56 +171,57 @@ async function authenticate(rpc: RpcClient): Promise<void> {
   );
 }
 
-const toDomain = (d: DomainRef): DomainRef => ({ name: d.name, uuid: d.uuid, id: d.id });
-
-function migrateParamsToTyped(params: MigrateParams): TypedParam[] {
-  const out: TypedParam[] = [];
-  const str = (field: string, v: string | undefined): void => {
-    if (v !== undefined) out.push({ field, value: { tag: TypedParamType.STRING, value: v } });
+/** Migration parameters as libvirt's typed parameters, with the types libvirt checks. */
+function migrateParamsToTyped(params: MigrateParams): TypedParamsInput {
+  const out: Record<string, TypedParamsInput[string]> = {};
+  const set = (field: string, value: TypedParamsInput[string] | undefined): void => {
+    if (value !== undefined) out[field] = value;
   };
-  str('destination_name', params.destination_name);
-  str('destination_xml', params.destination_xml);
-  str('persistent_xml', params.persistent_xml);
-  str('migrate_uri', params.uri);
-  str('listen_address', params.listen_address);
-  // Several disks: the same field repeated, as libvirt's virTypedParamsAddStringList does.
-  for (const disk of params.migrate_disks ?? []) str('migrate_disks', disk);
-  if (params.bandwidth !== undefined) {
-    out.push({
-      field: 'bandwidth',
-      value: { tag: TypedParamType.ULLONG, value: params.bandwidth },
-    });
-  }
-  if (params.disks_port !== undefined) {
-    out.push({ field: 'disks_port', value: { tag: TypedParamType.INT, value: params.disks_port } });
-  }
+  set('destination_name', params.destination_name);
+  set('destination_xml', params.destination_xml);
+  set('persistent_xml', params.persistent_xml);
+  set('migrate_uri', params.uri);
+  set('listen_address', params.listen_address);
+  // Several disks: the field repeated, as libvirt's virTypedParamsAddStringList does.
+  set('migrate_disks', params.migrate_disks);
+  if (params.bandwidth !== undefined) set('bandwidth', { type: 'ullong', value: params.bandwidth });
+  if (params.disks_port !== undefined) set('disks_port', { type: 'int', value: params.disks_port });
   if (params.parallel_connections !== undefined) {
-    out.push({
-      field: 'parallel.connections',
-      value: { tag: TypedParamType.INT, value: params.parallel_connections },
-    });
+    set('parallel.connections', { type: 'int', value: params.parallel_connections });
   }
   return out;
 }
 
-class RemoteConnection implements LibvirtConnection {
-  private readonly lifecycleListeners = new Map<number, (event: LifecycleEvent) => void>();
+/**
+ * A connection to libvirtd: every procedure of the remote program as a typed method
+ * (methods.generated.ts, e.g. domainGetXmlDesc), the short forms a cluster manager uses
+ * (shortcuts.ts, e.g. getDomainXml), events of every kind (onDomainEvent...), and what needs
+ * more than one call or a choice: typed parameters per record or per CPU, and migration.
+ */
+export class LibvirtConnection extends Shortcuts {
+  private readonly events: EventHub;
 
+  /** @internal use connect() */
   constructor(
     readonly uri: string,
     private readonly rpc: RpcClient,
   ) {
-    rpc.onEvent(EventProc.DOMAIN_EVENT_CALLBACK_LIFECYCLE, (body) => {
-      const m = decode(lifecycleMsg, body);
-      const listener = this.lifecycleListeners.get(m.callbackID);
-      const event = { domain: toDomain(m.msg.dom), event: m.msg.event, detail: m.msg.detail };
-      // Outside the packet parser: a listener that throws must not break the connection.
-      if (listener !== undefined) queueMicrotask(() => listener(event));
-    });
+    super();
+    this.events = new EventHub(rpc);
   }
 
   call<A, R>(procedure: Procedure<A, R>, args: A): Promise<R> {
     return this.rpc.call(procedure, args);
+  }
+
+  /** Bytes sent to the daemon so far, packet headers included (a sparse upload's cost). */
+  get bytesSent(): number {
+    return this.rpc.bytesSent;
+  }
+
+  /** Bytes received from the daemon so far, packet headers included. */
+  get bytesReceived(): number {
+    return this.rpc.bytesReceived;
   }
 
   async close(): Promise<void> {
@@ -327,299 +237,176 @@ class RemoteConnection implements LibvirtConnection {
     await this.rpc.close();
   }
 
+  /** Called once when the connection ends: with why it was lost, or code CLOSED after close(). */
   onClose(listener: (err: LibvirtTransportError) => void): void {
     this.rpc.onClose(listener);
   }
 
-  // --- host ---
-
-  async getHostname(): Promise<string> {
-    return (await this.rpc.call(Proc.connectGetHostname, undefined)).hostname;
-  }
-
-  async getLibVersion(): Promise<bigint> {
-    return (await this.rpc.call(Proc.connectGetLibVersion, undefined)).lib_ver;
-  }
-
-  async getNodeInfo(): Promise<NodeInfo> {
-    const r = await this.rpc.call(Proc.nodeGetInfo, undefined);
-    const end = r.model.indexOf(0);
-    const model = String.fromCharCode(
-      ...(end >= 0 ? r.model.slice(0, end) : r.model).map((c) => c & 0xff),
-    );
-    return {
-      model,
-      memoryBytes: r.memory * 1024n, // libvirt reports KiB
-      cpus: r.cpus,
-      mhz: r.mhz,
-      nodes: r.nodes,
-      sockets: r.sockets,
-      cores: r.cores,
-      threads: r.threads,
-    };
-  }
-
-  async getCapabilities(): Promise<string> {
-    return (await this.rpc.call(Proc.connectGetCapabilities, undefined)).capabilities;
-  }
-
-  async getFreeMemory(): Promise<bigint> {
-    return (await this.rpc.call(Proc.nodeGetFreeMemory, undefined)).freeMem;
-  }
-
-  // --- domains ---
-
-  async listAllDomains(flags = 0): Promise<DomainRef[]> {
-    const r = await this.rpc.call(Proc.connectListAllDomains, { need_results: 1, flags });
-    return r.domains.map(toDomain);
-  }
-
-  async getAllDomainStats(stats: number, flags = 0): Promise<DomainStatsRecord[]> {
-    const r = await this.rpc.call(Proc.connectGetAllDomainStats, { doms: [], stats, flags });
-    return r.retStats.map((rec) => ({
-      domain: toDomain(rec.dom),
-      params: typedParamsToMap(rec.params),
-    }));
-  }
-
-  async lookupDomainByName(name: string): Promise<DomainRef> {
-    return toDomain((await this.rpc.call(Proc.domainLookupByName, { name })).dom);
-  }
-
-  async getDomainInfo(domain: DomainRef): Promise<DomainInfo> {
-    const r = await this.rpc.call(Proc.domainGetInfo, { dom: domain });
-    return {
-      state: domainStateName(r.state),
-      maxMemoryBytes: r.maxMem * 1024n,
-      memoryBytes: r.memory * 1024n,
-      vcpus: r.nrVirtCpu,
-      cpuTimeNs: r.cpuTime,
-    };
-  }
-
-  async getDomainState(domain: DomainRef): Promise<{ state: DomainState; reason: number }> {
-    const r = await this.rpc.call(Proc.domainGetState, { dom: domain, flags: 0 });
-    return { state: domainStateName(r.state), reason: r.reason };
-  }
-
-  async isDomainActive(domain: DomainRef): Promise<boolean> {
-    return (await this.rpc.call(Proc.domainIsActive, { dom: domain })).active !== 0;
-  }
-
-  async getDomainXml(domain: DomainRef, flags = 0): Promise<string> {
-    return (await this.rpc.call(Proc.domainGetXmlDesc, { dom: domain, flags })).xml;
-  }
-
-  async defineDomainXml(xml: string, flags = 0): Promise<DomainRef> {
-    return toDomain((await this.rpc.call(Proc.domainDefineXmlFlags, { xml, flags })).dom);
-  }
-
-  async createDomain(domain: DomainRef, flags = 0): Promise<void> {
-    await this.rpc.call(Proc.domainCreateWithFlags, { dom: domain, flags });
-  }
-
-  async shutdownDomain(domain: DomainRef): Promise<void> {
-    await this.rpc.call(Proc.domainShutdown, { dom: domain });
-  }
-
-  async rebootDomain(domain: DomainRef, flags = 0): Promise<void> {
-    await this.rpc.call(Proc.domainReboot, { dom: domain, flags });
-  }
-
-  async destroyDomain(domain: DomainRef): Promise<void> {
-    await this.rpc.call(Proc.domainDestroy, { dom: domain });
-  }
-
-  async undefineDomain(domain: DomainRef, flags = 0): Promise<void> {
-    await this.rpc.call(Proc.domainUndefineFlags, { dom: domain, flags });
-  }
-
-  async getDomainAutostart(domain: DomainRef): Promise<boolean> {
-    return (await this.rpc.call(Proc.domainGetAutostart, { dom: domain })).autostart !== 0;
-  }
-
-  async setDomainAutostart(domain: DomainRef, autostart: boolean): Promise<void> {
-    await this.rpc.call(Proc.domainSetAutostart, { dom: domain, autostart: autostart ? 1 : 0 });
-  }
-
-  async getDomainInterfaceAddresses(
-    domain: DomainRef,
-    source: 'lease' | 'agent' | 'arp',
-  ): Promise<InterfaceAddresses[]> {
-    const r = await this.rpc.call(Proc.domainInterfaceAddresses, {
-      dom: domain,
-      source: InterfaceAddressesSource[source],
-      flags: 0,
-    });
-    return r.ifaces.map((i) => ({
-      name: i.name,
-      hwaddr: i.hwaddr,
-      addrs: i.addrs.map((a) => ({
-        type: a.type === 1 ? ('ipv6' as const) : ('ipv4' as const),
-        addr: a.addr,
-        prefix: a.prefix,
-      })),
-    }));
-  }
-
-  async migrateToUri3(
-    domain: DomainRef,
-    destinationUri: string,
-    params: MigrateParams,
-    flags: number,
-  ): Promise<void> {
-    await this.rpc.call(Proc.domainMigratePerform3Params, {
-      dom: domain,
-      dconnuri: destinationUri,
-      params: migrateParamsToTyped(params),
-      cookie_in: new Uint8Array(0),
-      flags,
-    });
-  }
-
-  async getJobInfo(domain: DomainRef): Promise<JobInfo> {
-    const r = await this.rpc.call(Proc.domainGetJobInfo, { dom: domain });
-    return {
-      type: r.type,
-      dataTotal: r.dataTotal,
-      dataProcessed: r.dataProcessed,
-      dataRemaining: r.dataRemaining,
-    };
-  }
-
-  async abortDomainJob(domain: DomainRef): Promise<void> {
-    await this.rpc.call(Proc.domainAbortJob, { dom: domain });
-  }
-
-  openConsole(domain: DomainRef, devName: string | null = null, flags = 0): Promise<LibvirtStream> {
-    return this.openStream(Proc.domainOpenConsole, { dom: domain, dev_name: devName, flags });
-  }
-
-  private async openStream<A>(procedure: Procedure<A, void>, args: A): Promise<LibvirtStream> {
-    const stream = new LibvirtStream(this.rpc, procedure);
+  protected async openStream<A, R>(
+    procedure: Procedure<A, R>,
+    args: A,
+    sparse: boolean,
+  ): Promise<{ stream: LibvirtStream; result: R }> {
+    const stream = new LibvirtStream(this.rpc, procedure, sparse);
     const { serial, reply } = this.rpc.callWithStream(procedure, args, stream);
     stream.attach(serial);
     try {
-      await reply;
+      return { stream, result: await reply };
     } catch (e) {
       this.rpc.removeStream(serial);
       throw e;
     }
-    return stream;
   }
 
-  // --- networks ---
+  // --- typed parameters beyond the generated getters ---
 
-  async listAllNetworks(flags = 0): Promise<NetworkRef[]> {
-    return (await this.rpc.call(Proc.connectListAllNetworks, { need_results: 1, flags })).nets;
+  /**
+   * Statistics of the given domains (none: all, filtered by `flags`), one round trip:
+   * virConnectGetAllDomainStats / virDomainListGetStats. `stats` from DomainStatsTypes.
+   */
+  async connectGetAllDomainStats(
+    domains: readonly t.DomainRef[],
+    stats: Flags,
+    flags: Flags = 0,
+  ): Promise<DomainStatsRecord[]> {
+    const r = await this.call(Proc.connectGetAllDomainStats, { doms: [...domains], stats, flags });
+    return r.retStats.map((rec) => ({ domain: rec.dom, params: fromTypedParams(rec.params) }));
   }
 
-  // --- storage ---
-
-  async listAllStoragePools(flags = 0): Promise<StoragePoolRef[]> {
-    return (await this.rpc.call(Proc.connectListAllStoragePools, { need_results: 1, flags })).pools;
+  getAllDomainStats(stats: Flags, flags: Flags = 0): Promise<DomainStatsRecord[]> {
+    return this.connectGetAllDomainStats([], stats, flags);
   }
 
-  async lookupStoragePoolByName(name: string): Promise<StoragePoolRef> {
-    return (await this.rpc.call(Proc.storagePoolLookupByName, { name })).pool;
+  /**
+   * CPU usage of a domain (virDomainGetCPUStats): with `startCpu` -1 the domain's total (one
+   * set), else one set per CPU from `startCpu`, `ncpus` of them (fewer when the host has fewer).
+   */
+  async domainGetCpuStats(
+    domain: t.DomainRef,
+    startCpu: number,
+    ncpus: number,
+    flags: Flags = 0,
+  ): Promise<TypedParams[]> {
+    // The number of values per CPU first, as virsh asks it; then the values, ncpus sets of at
+    // most that many, each CPU's set as long as the reply's count.
+    const args = { dom: domain, startCpu, flags };
+    const { nparams } = await this.call(Proc.domainGetCpuStats, { ...args, nparams: 0, ncpus: 1 });
+    if (nparams === 0) return [];
+    const r = await this.call(Proc.domainGetCpuStats, { ...args, nparams, ncpus });
+    const sets: TypedParams[] = [];
+    for (let at = 0; at < r.params.length && r.nparams > 0; at += r.nparams) {
+      sets.push(fromTypedParams(r.params.slice(at, at + r.nparams)));
+    }
+    return sets;
   }
 
-  async lookupStoragePoolByTargetPath(path: string): Promise<StoragePoolRef> {
-    return (await this.rpc.call(Proc.storagePoolLookupByTargetPath, { path })).pool;
-  }
+  // --- migration ---
 
-  async defineStoragePoolXml(xml: string): Promise<StoragePoolRef> {
-    return (await this.rpc.call(Proc.storagePoolDefineXml, { xml, flags: 0 })).pool;
-  }
-
-  async buildStoragePool(pool: StoragePoolRef, flags = 0): Promise<void> {
-    await this.rpc.call(Proc.storagePoolBuild, { pool, flags });
-  }
-
-  async createStoragePool(pool: StoragePoolRef, flags = 0): Promise<void> {
-    await this.rpc.call(Proc.storagePoolCreate, { pool, flags });
-  }
-
-  async destroyStoragePool(pool: StoragePoolRef): Promise<void> {
-    await this.rpc.call(Proc.storagePoolDestroy, { pool });
-  }
-
-  async undefineStoragePool(pool: StoragePoolRef): Promise<void> {
-    await this.rpc.call(Proc.storagePoolUndefine, { pool });
-  }
-
-  async setStoragePoolAutostart(pool: StoragePoolRef, autostart: boolean): Promise<void> {
-    await this.rpc.call(Proc.storagePoolSetAutostart, { pool, autostart: autostart ? 1 : 0 });
-  }
-
-  async refreshStoragePool(pool: StoragePoolRef): Promise<void> {
-    await this.rpc.call(Proc.storagePoolRefresh, { pool, flags: 0 });
-  }
-
-  async getStoragePoolInfo(pool: StoragePoolRef): Promise<StoragePoolInfo> {
-    return await this.rpc.call(Proc.storagePoolGetInfo, { pool });
-  }
-
-  async listAllStorageVols(pool: StoragePoolRef): Promise<StorageVolRef[]> {
-    return (
-      await this.rpc.call(Proc.storagePoolListAllVolumes, { pool, need_results: 1, flags: 0 })
-    ).vols;
-  }
-
-  async createStorageVolXml(pool: StoragePoolRef, xml: string, flags = 0): Promise<StorageVolRef> {
-    return (await this.rpc.call(Proc.storageVolCreateXml, { pool, xml, flags })).vol;
-  }
-
-  async lookupStorageVolByPath(path: string): Promise<StorageVolRef> {
-    return (await this.rpc.call(Proc.storageVolLookupByPath, { path })).vol;
-  }
-
-  async lookupStorageVolByName(pool: StoragePoolRef, name: string): Promise<StorageVolRef> {
-    return (await this.rpc.call(Proc.storageVolLookupByName, { pool, name })).vol;
-  }
-
-  async getStorageVolPath(vol: StorageVolRef): Promise<string> {
-    return (await this.rpc.call(Proc.storageVolGetPath, { vol })).name;
-  }
-
-  async getStorageVolInfo(vol: StorageVolRef): Promise<StorageVolInfo> {
-    return await this.rpc.call(Proc.storageVolGetInfo, { vol });
-  }
-
-  async deleteStorageVol(vol: StorageVolRef, flags = 0): Promise<void> {
-    await this.rpc.call(Proc.storageVolDelete, { vol, flags });
-  }
-
-  uploadStorageVol(
-    vol: StorageVolRef,
-    offset: bigint,
-    length: bigint,
-    flags = 0,
-  ): Promise<LibvirtStream> {
-    return this.openStream(Proc.storageVolUpload, { vol, offset, length, flags });
-  }
-
-  downloadStorageVol(
-    vol: StorageVolRef,
-    offset: bigint,
-    length: bigint,
-    flags = 0,
-  ): Promise<LibvirtStream> {
-    return this.openStream(Proc.storageVolDownload, { vol, offset, length, flags });
+  /** Peer-to-peer live migration driven by the source daemon (use MigrateFlags.PEER2PEER). */
+  async migrateToUri3(
+    domain: t.DomainRef,
+    destinationUri: string,
+    params: MigrateParams,
+    flags: Flags,
+  ): Promise<void> {
+    await this.domainMigratePerform3Params(
+      domain,
+      destinationUri,
+      migrateParamsToTyped(params),
+      new Uint8Array(0),
+      flags,
+    );
   }
 
   // --- events ---
 
-  async onDomainLifecycle(listener: (event: LifecycleEvent) => void): Promise<() => Promise<void>> {
-    const { callbackID } = await this.rpc.call(Proc.connectDomainEventCallbackRegisterAny, {
-      eventID: DomainEventId.LIFECYCLE,
-      dom: null,
+  /**
+   * Listens to one kind of domain event, of one domain or of all, e.g.
+   * `onDomainEvent('lifecycle', (e) => console.log(e.domain.name, e.event))`; resolves, once
+   * the daemon has registered it, to the function that stops it.
+   */
+  onDomainEvent<K extends keyof DomainEvents>(
+    event: K,
+    listener: (event: DomainEvents[K]) => void,
+    domain: t.DomainRef | null = null,
+  ): Promise<Unsubscribe> {
+    return this.listen('domain', event, listener, {
+      register: (eventID) =>
+        this.call(Proc.connectDomainEventCallbackRegisterAny, { eventID, dom: domain }),
+      deregister: Proc.connectDomainEventCallbackDeregisterAny,
     });
-    this.lifecycleListeners.set(callbackID, listener);
-    return async () => {
-      if (!this.lifecycleListeners.delete(callbackID)) return;
-      if (this.rpc.closedReason !== null) return;
-      await this.rpc.call(Proc.connectDomainEventCallbackDeregisterAny, { callbackID });
-    };
+  }
+
+  /** Lifecycle events of every domain; resolves to a function that unsubscribes. */
+  onDomainLifecycle(listener: (event: LifecycleEvent) => void): Promise<Unsubscribe> {
+    return this.onDomainEvent('lifecycle', listener);
+  }
+
+  /** Listens to one kind of network event, of one network or of all. */
+  onNetworkEvent<K extends keyof NetworkEvents>(
+    event: K,
+    listener: (event: NetworkEvents[K]) => void,
+    network: t.NetworkRef | null = null,
+  ): Promise<Unsubscribe> {
+    return this.listen('network', event, listener, {
+      register: (eventID) =>
+        this.call(Proc.connectNetworkEventRegisterAny, { eventID, net: network }),
+      deregister: Proc.connectNetworkEventDeregisterAny,
+    });
+  }
+
+  /** Listens to one kind of storage pool event, of one pool or of all. */
+  onStoragePoolEvent<K extends keyof StoragePoolEvents>(
+    event: K,
+    listener: (event: StoragePoolEvents[K]) => void,
+    pool: t.StoragePoolRef | null = null,
+  ): Promise<Unsubscribe> {
+    return this.listen('storagePool', event, listener, {
+      register: (eventID) => this.call(Proc.connectStoragePoolEventRegisterAny, { eventID, pool }),
+      deregister: Proc.connectStoragePoolEventDeregisterAny,
+    });
+  }
+
+  /** Listens to one kind of node device event, of one device or of all. */
+  onNodeDeviceEvent<K extends keyof NodeDeviceEvents>(
+    event: K,
+    listener: (event: NodeDeviceEvents[K]) => void,
+    device: t.NodeDeviceRef | null = null,
+  ): Promise<Unsubscribe> {
+    return this.listen('nodeDevice', event, listener, {
+      register: (eventID) =>
+        this.call(Proc.connectNodeDeviceEventRegisterAny, { eventID, dev: device }),
+      deregister: Proc.connectNodeDeviceEventDeregisterAny,
+    });
+  }
+
+  /** Listens to one kind of secret event, of one secret or of all. */
+  onSecretEvent<K extends keyof SecretEvents>(
+    event: K,
+    listener: (event: SecretEvents[K]) => void,
+    secret: t.SecretRef | null = null,
+  ): Promise<Unsubscribe> {
+    return this.listen('secret', event, listener, {
+      register: (eventID) => this.call(Proc.connectSecretEventRegisterAny, { eventID, secret }),
+      deregister: Proc.connectSecretEventDeregisterAny,
+    });
+  }
+
+  private listen<F extends EventFamily>(
+    family: F,
+    event: keyof (typeof EVENT_TABLES)[F],
+    listener: (event: never) => void,
+    how: {
+      register: (eventID: number) => Promise<{ callbackID: number }>;
+      deregister: Procedure<{ callbackID: number }, void>;
+    },
+  ): Promise<Unsubscribe> {
+    const { id } = EVENT_TABLES[family][event] as { id: number };
+    return this.events.listen(
+      family,
+      listener as (event: unknown) => void,
+      async () => (await how.register(id)).callbackID,
+      (callbackID) => this.call(how.deregister, { callbackID }),
+    );
   }
 }

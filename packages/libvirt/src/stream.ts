@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { encode } from '@tsvirt/xdr';
 import type { LibvirtTransportError } from './errors.js';
 import { type RpcClient, type StreamSink, decodeRemoteError } from './rpc/client.js';
 import {
@@ -8,12 +9,23 @@ import {
   REMOTE_PROGRAM,
   REMOTE_PROTOCOL_VERSION,
   STREAM_CHUNK_MAX,
+  streamHole,
 } from './protocol/wire.js';
+
+/** A run of zeroes a sparse stream carries as its length only (libvirt's STREAM_HOLE). */
+export class StreamHole {
+  constructor(readonly length: bigint) {}
+}
 
 /**
  * A libvirt stream (console I/O, volume upload and download) as a Node Duplex: what the daemon
  * sends is readable, what is written goes to the daemon. end() (or finish()) sends libvirt's
  * "finish" and completes once the daemon confirms; abort() tells the daemon to drop it.
+ *
+ * A sparse stream (a volume upload or download with the SPARSE_STREAM flag) is in object mode
+ * both ways: its chunks are Buffers of data and StreamHoles, so that a mostly empty disk moves
+ * as its data and the lengths of its holes (readSparseFile and writeSparseFile make and take
+ * such chunks from and to a local file).
  */
 export class LibvirtStream extends Duplex implements StreamSink {
   private serial = 0;
@@ -26,8 +38,10 @@ export class LibvirtStream extends Duplex implements StreamSink {
   constructor(
     private readonly rpc: RpcClient,
     private readonly procedure: { number: number; name: string },
+    /** Whether the stream carries holes (it is then in object mode). */
+    readonly sparse = false,
   ) {
-    super({ allowHalfOpen: true });
+    super({ allowHalfOpen: true, objectMode: sparse });
     // The daemon can end a stream with an error at any moment, even before the caller has
     // the stream in hand (an error packet right behind the reply that opened it). That
     // must never crash the process as an unhandled 'error' event: the error is kept
@@ -49,20 +63,24 @@ export class LibvirtStream extends Duplex implements StreamSink {
   /** Abort the stream: the daemon discards it (an upload in progress is not completed). */
   abort(): Promise<void> {
     if (!this.done && !this.sentFinish && this.rpc.closedReason === null) {
-      this.sendPacket(MessageStatus.ERROR, new Uint8Array(0));
+      this.sendPacket(MessageStatus.VIR_NET_ERROR, new Uint8Array(0));
     }
     if (!this.done) this.detach();
     this.destroy();
     return Promise.resolve();
   }
 
-  private sendPacket(status: number, body: Uint8Array): boolean {
+  private sendPacket(
+    status: MessageStatus,
+    body: Uint8Array,
+    type: MessageType = MessageType.VIR_NET_STREAM,
+  ): boolean {
     return this.rpc.send(
       {
         prog: REMOTE_PROGRAM,
         vers: REMOTE_PROTOCOL_VERSION,
         proc: this.procedure.number,
-        type: MessageType.STREAM,
+        type,
         serial: this.serial,
         status,
       },
@@ -78,9 +96,15 @@ export class LibvirtStream extends Duplex implements StreamSink {
 
   // --- packets from the daemon ---
 
+  onHole(length: bigint): void {
+    if (this.sparse) this.push(new StreamHole(length));
+    else
+      this.destroy(new Error(`libvirt sent a hole in ${this.procedure.name}, which is not sparse`));
+  }
+
   onPacket(status: number, body: Uint8Array): void {
     switch (status) {
-      case MessageStatus.CONTINUE:
+      case MessageStatus.VIR_NET_CONTINUE:
         if (body.byteLength > 0) {
           this.push(Buffer.from(body));
           return;
@@ -90,7 +114,7 @@ export class LibvirtStream extends Duplex implements StreamSink {
         this.push(null);
         if (!this.writableEnded) this.end();
         return;
-      case MessageStatus.OK:
+      case MessageStatus.VIR_NET_OK:
         // End of data from the daemon, or its confirmation of our finish.
         this.push(null);
         if (this.finishCallback !== null) {
@@ -100,15 +124,13 @@ export class LibvirtStream extends Duplex implements StreamSink {
         } else if (!this.done) {
           // The daemon ended a read stream: confirm, as libvirt's own client does, so it can
           // release the stream; our writable side has nothing more to say.
-          this.sendPacket(MessageStatus.OK, new Uint8Array(0));
+          this.sendPacket(MessageStatus.VIR_NET_OK, new Uint8Array(0));
           this.detach();
         }
         return;
-      case MessageStatus.ERROR:
+      case MessageStatus.VIR_NET_ERROR:
         this.detach();
         this.destroy(decodeRemoteError(body, this.procedure.name));
-        return;
-      default:
         return;
     }
   }
@@ -125,18 +147,29 @@ export class LibvirtStream extends Duplex implements StreamSink {
   }
 
   override _write(
-    chunk: Buffer,
+    chunk: Buffer | StreamHole,
     _encoding: BufferEncoding,
     callback: (err?: Error | null) => void,
   ): void {
     void this.writeChunks(chunk).then(() => callback(), callback);
   }
 
-  private async writeChunks(chunk: Buffer): Promise<void> {
-    for (let at = 0; at < chunk.byteLength; at += STREAM_CHUNK_MAX) {
-      if (!this.sendPacket(MessageStatus.CONTINUE, chunk.subarray(at, at + STREAM_CHUNK_MAX))) {
+  private async writeChunks(chunk: Buffer | StreamHole): Promise<void> {
+    if (chunk instanceof StreamHole) {
+      if (!this.sparse)
+        throw new TypeError(`${this.procedure.name}: a hole in a stream that is not sparse`);
+      const hole = encode(streamHole, { length: chunk.length, flags: 0 });
+      const type = MessageType.VIR_NET_STREAM_HOLE;
+      if (!this.sendPacket(MessageStatus.VIR_NET_CONTINUE, hole, type))
         await this.rpc.waitForDrain();
-      }
+      return;
+    }
+    if (!Buffer.isBuffer(chunk)) {
+      throw new TypeError(`${this.procedure.name}: a stream takes Buffers and StreamHoles`);
+    }
+    for (let at = 0; at < chunk.byteLength; at += STREAM_CHUNK_MAX) {
+      const data = chunk.subarray(at, at + STREAM_CHUNK_MAX);
+      if (!this.sendPacket(MessageStatus.VIR_NET_CONTINUE, data)) await this.rpc.waitForDrain();
     }
   }
 
@@ -147,7 +180,7 @@ export class LibvirtStream extends Duplex implements StreamSink {
     }
     this.finishCallback = callback;
     try {
-      this.sendPacket(MessageStatus.OK, new Uint8Array(0));
+      this.sendPacket(MessageStatus.VIR_NET_OK, new Uint8Array(0));
       this.sentFinish = true;
     } catch (e) {
       this.finishCallback = null;
@@ -159,7 +192,7 @@ export class LibvirtStream extends Duplex implements StreamSink {
     if (!this.done && !this.sentFinish && this.rpc.closedReason === null) {
       // Destroyed locally before the end: tell the daemon to drop its side.
       try {
-        this.sendPacket(MessageStatus.ERROR, new Uint8Array(0));
+        this.sendPacket(MessageStatus.VIR_NET_ERROR, new Uint8Array(0));
       } catch {
         // the connection is going away anyway
       }

@@ -1,12 +1,26 @@
-/** The values the typed API returns. Sizes in bytes as bigint where libvirt uses 64 bits. */
+/**
+ * The values the short-form methods (shortcuts.ts) return, in the units and words a caller
+ * uses: sizes in bytes as bigint where libvirt counts 64-bit KiB, states as virsh names them.
+ * The generated methods return libvirt's own shapes (protocol/remote.generated.ts).
+ */
+import type { DomainLifecycleEvent } from './events.generated.js';
+import type { TypedParams } from './typed-params.js';
 
-export interface DomainRef {
-  name: string;
-  /** Canonical 36-character UUID. */
-  uuid: string;
-  /** The running domain's id; -1 when it is not running. */
-  id: number;
-}
+export type {
+  DomainCheckpointRef,
+  DomainRef,
+  DomainSnapshotRef,
+  InterfaceRef,
+  NetworkPortRef,
+  NetworkRef,
+  NodeDeviceRef,
+  NwFilterBindingRef,
+  NwFilterRef,
+  SecretRef,
+  StoragePoolRef,
+  StorageVolRef,
+} from './protocol/remote.generated.js';
+import type { DomainRef } from './protocol/remote.generated.js';
 
 export type DomainState =
   | 'no state'
@@ -18,7 +32,7 @@ export type DomainState =
   | 'crashed'
   | 'pmsuspended';
 
-/** virDomainState numbers to the names virsh prints. */
+/** virDomainState numbers (DomainStateCode) to the names virsh prints. */
 export const DOMAIN_STATES: readonly DomainState[] = [
   'no state',
   'running',
@@ -56,34 +70,16 @@ export interface DomainInfo {
   cpuTimeNs: bigint;
 }
 
-export type TypedParamValue = number | bigint | string | boolean;
-
 export interface DomainStatsRecord {
   domain: DomainRef;
-  /** Raw typed parameters, e.g. 'state.state', 'vcpu.current', 'balloon.current' (KiB). */
-  params: Map<string, TypedParamValue>;
+  /** Typed parameters, e.g. 'state.state', 'vcpu.current', 'balloon.current' (KiB). */
+  params: TypedParams;
 }
 
 export interface InterfaceAddresses {
   name: string;
   hwaddr: string | null;
   addrs: { type: 'ipv4' | 'ipv6'; addr: string; prefix: number }[];
-}
-
-export interface NetworkRef {
-  name: string;
-  uuid: string;
-}
-
-export interface StoragePoolRef {
-  name: string;
-  uuid: string;
-}
-
-export interface StorageVolRef {
-  pool: string;
-  name: string;
-  key: string;
 }
 
 export interface StoragePoolInfo {
@@ -134,10 +130,5 @@ export interface MigrateParams {
   parallel_connections?: number;
 }
 
-export interface LifecycleEvent {
-  domain: DomainRef;
-  /** DomainEventType: 0 defined, 1 undefined, 2 started, 5 stopped... */
-  event: number;
-  /** Event-specific detail (virDomainEvent*DetailType). */
-  detail: number;
-}
+/** A domain's lifecycle event (the package's earlier name for DomainLifecycleEvent). */
+export type LifecycleEvent = DomainLifecycleEvent;

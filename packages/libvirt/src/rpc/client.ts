@@ -4,20 +4,20 @@
  */
 import { XdrError, XdrReader, XdrWriter, decode, encode } from '@tsvirt/xdr';
 import { LibvirtError, LibvirtTransportError } from '../errors.js';
-import type { Procedure } from '../protocol/procedures.js';
+import type { Procedure } from '../protocol/procedure.js';
 import {
   HEADER_SIZE,
-  KEEPALIVE_PROC_PING,
-  KEEPALIVE_PROC_PONG,
   KEEPALIVE_PROGRAM,
   KEEPALIVE_PROTOCOL_VERSION,
+  KeepaliveProcedure,
   MESSAGE_MAX,
   type MessageHeader,
   MessageStatus,
   MessageType,
   REMOTE_PROGRAM,
+  messageError,
   messageHeader,
-  remoteError,
+  streamHole,
 } from '../protocol/wire.js';
 import type { Transport } from '../transport/transport.js';
 
@@ -30,12 +30,14 @@ interface PendingCall {
 /** Receives the packets of one stream (type STREAM, the serial of the call that opened it). */
 export interface StreamSink {
   onPacket(status: number, body: Uint8Array): void;
+  /** A hole of that many bytes in a sparse stream (type STREAM_HOLE). */
+  onHole(length: bigint): void;
   onConnectionLost(err: LibvirtTransportError): void;
 }
 
 /** Decode an error body into the LibvirtError it describes. */
 export function decodeRemoteError(body: Uint8Array, procedure: string): LibvirtError {
-  const e = decode(remoteError, body);
+  const e = decode(messageError, body);
   return new LibvirtError({
     code: e.code,
     domain: e.domain,
@@ -61,6 +63,10 @@ export class RpcClient {
 
   private receivedSinceTick = true;
   private keepaliveTimer: NodeJS.Timeout | null = null;
+
+  /** Bytes written to and read from the transport, packet headers included. */
+  bytesSent = 0;
+  bytesReceived = 0;
 
   constructor(private readonly transport: Transport) {
     transport.start({
@@ -113,7 +119,7 @@ export class RpcClient {
         procedure: procedure.name,
         reject,
         onReply: (status, replyBody) => {
-          if (status === MessageStatus.OK) {
+          if (status === MessageStatus.VIR_NET_OK) {
             resolve(decode(procedure.ret, replyBody));
           } else {
             reject(decodeRemoteError(replyBody, procedure.name));
@@ -126,9 +132,9 @@ export class RpcClient {
           prog: procedure.program,
           vers: procedure.version,
           proc: procedure.number,
-          type: MessageType.CALL,
+          type: MessageType.VIR_NET_CALL,
           serial,
-          status: MessageStatus.OK,
+          status: MessageStatus.VIR_NET_OK,
         },
         body,
       );
@@ -147,6 +153,7 @@ export class RpcClient {
     messageHeader.encode(w, header);
     packet.set(w.finish(), 0);
     packet.set(body, 4 + HEADER_SIZE);
+    this.bytesSent += packet.byteLength;
     return this.transport.write(packet);
   }
 
@@ -198,21 +205,21 @@ export class RpcClient {
         );
         return;
       }
-      this.sendKeepalive(KEEPALIVE_PROC_PING);
+      this.sendKeepalive(KeepaliveProcedure.KEEPALIVE_PROC_PING);
     }, intervalMs);
     this.keepaliveTimer.unref();
   }
 
-  private sendKeepalive(proc: number): void {
+  private sendKeepalive(proc: KeepaliveProcedure): void {
     if (this.closed !== null) return;
     this.send(
       {
         prog: KEEPALIVE_PROGRAM,
         vers: KEEPALIVE_PROTOCOL_VERSION,
         proc,
-        type: MessageType.MESSAGE,
+        type: MessageType.VIR_NET_MESSAGE,
         serial: 0,
-        status: MessageStatus.OK,
+        status: MessageStatus.VIR_NET_OK,
       },
       new Uint8Array(0),
     );
@@ -230,6 +237,7 @@ export class RpcClient {
 
   private onData(chunk: Buffer): void {
     this.receivedSinceTick = true;
+    this.bytesReceived += chunk.byteLength;
     this.chunks.push(chunk);
     this.buffered += chunk.byteLength;
     while (this.closed === null) {
@@ -286,7 +294,7 @@ export class RpcClient {
 
   private dispatch(header: MessageHeader, body: Uint8Array): void {
     switch (header.type) {
-      case MessageType.REPLY: {
+      case MessageType.VIR_NET_REPLY: {
         const call = this.pending.get(header.serial);
         if (call === undefined) return; // a reply nobody waits for (its caller gave up)
         this.pending.delete(header.serial);
@@ -307,18 +315,32 @@ export class RpcClient {
         }
         return;
       }
-      case MessageType.MESSAGE:
+      case MessageType.VIR_NET_MESSAGE:
         if (header.prog === KEEPALIVE_PROGRAM) {
-          if (header.proc === KEEPALIVE_PROC_PING) this.sendKeepalive(KEEPALIVE_PROC_PONG);
+          if (header.proc === KeepaliveProcedure.KEEPALIVE_PROC_PING) {
+            this.sendKeepalive(KeepaliveProcedure.KEEPALIVE_PROC_PONG);
+          }
           return;
         }
         if (header.prog === REMOTE_PROGRAM) this.eventHandlers.get(header.proc)?.(body);
         return;
-      case MessageType.STREAM:
+      case MessageType.VIR_NET_STREAM:
         this.streams.get(header.serial)?.onPacket(header.status, body);
         return;
-      default:
-        return; // CALLs from the server, FD passing, holes: not used by this client
+      case MessageType.VIR_NET_STREAM_HOLE: {
+        const sink = this.streams.get(header.serial);
+        if (sink === undefined) return;
+        if (header.status === MessageStatus.VIR_NET_CONTINUE) {
+          sink.onHole(decode(streamHole, body).length);
+        } else {
+          sink.onPacket(header.status, body); // an error ends a sparse stream as any other
+        }
+        return;
+      }
+      case MessageType.VIR_NET_CALL:
+      case MessageType.VIR_NET_CALL_WITH_FDS:
+      case MessageType.VIR_NET_REPLY_WITH_FDS:
+        return; // calls from the server and file descriptors: not used by this client
     }
   }
 

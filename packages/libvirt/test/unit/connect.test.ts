@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XdrReader, XdrWriter, encode } from '@tsvirt/xdr';
 import { LibvirtTransportError, connect } from '../../src/index.js';
-import { Proc } from '../../src/protocol/procedures.js';
+import { Proc } from '../../src/protocol/procedures.generated.js';
 import {
   MessageStatus,
   MessageType,
@@ -44,13 +44,17 @@ async function fakeDaemon(
         const len = buf.readUInt32BE(0);
         const header = messageHeader.decode(new XdrReader(buf, 4));
         buf = buf.subarray(len);
-        if (header.type !== MessageType.CALL) continue;
+        if (header.type !== MessageType.VIR_NET_CALL) continue;
         calls.push(header.proc);
         const body = answer(header.proc);
         if (body === null) continue;
         const w = new XdrWriter();
         w.uint(0);
-        messageHeader.encode(w, { ...header, type: MessageType.REPLY, status: MessageStatus.OK });
+        messageHeader.encode(w, {
+          ...header,
+          type: MessageType.VIR_NET_REPLY,
+          status: MessageStatus.VIR_NET_OK,
+        });
         const packet = Buffer.concat([Buffer.from(w.finish()), Buffer.from(body)]);
         packet.writeUInt32BE(packet.length, 0);
         socket.write(packet);

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { XdrReader, XdrWriter, encode } from '@tsvirt/xdr';
 import { LibvirtError, LibvirtStream, LibvirtTransportError } from '../../src/index.js';
-import { Proc } from '../../src/protocol/procedures.js';
+import { Proc } from '../../src/protocol/procedures.generated.js';
 import {
   type MessageHeader,
   MessageStatus,
   MessageType,
   REMOTE_PROGRAM,
   messageHeader,
-  remoteError,
+  messageError,
 } from '../../src/protocol/wire.js';
 import { RpcClient } from '../../src/rpc/client.js';
 import type { Transport } from '../../src/transport/transport.js';
@@ -56,9 +56,14 @@ class ScriptedPeer implements Transport {
     p.writeUInt32BE(p.length, 0);
     return p;
   }
-  reply(serial: number, proc: number, body: Uint8Array, status: number = MessageStatus.OK): Buffer {
+  reply(
+    serial: number,
+    proc: number,
+    body: Uint8Array,
+    status: MessageStatus = MessageStatus.VIR_NET_OK,
+  ): Buffer {
     return ScriptedPeer.packet(
-      { prog: REMOTE_PROGRAM, vers: 1, proc, type: MessageType.REPLY, serial, status },
+      { prog: REMOTE_PROGRAM, vers: 1, proc, type: MessageType.VIR_NET_REPLY, serial, status },
       body,
     );
   }
@@ -92,7 +97,7 @@ void describe('RpcClient', () => {
     const peer = new ScriptedPeer();
     const rpc = new RpcClient(peer);
     const call = rpc.call(Proc.domainLookupByName, { name: 'x' });
-    const err = encode(remoteError, {
+    const err = encode(messageError, {
       code: 42,
       domain: 10,
       message: "Domain not found: no domain with matching name 'x'",
@@ -105,7 +110,7 @@ void describe('RpcClient', () => {
       int2: 0,
       net: null,
     });
-    peer.feed(peer.reply(1, 23, err, MessageStatus.ERROR));
+    peer.feed(peer.reply(1, 23, err, MessageStatus.VIR_NET_ERROR));
     await assert.rejects(
       call,
       (e: unknown) =>
@@ -170,13 +175,20 @@ void describe('RpcClient', () => {
     new RpcClient(peer);
     peer.feed(
       ScriptedPeer.packet(
-        { prog: 0x6b656570, vers: 1, proc: 1, type: MessageType.MESSAGE, serial: 0, status: 0 },
+        {
+          prog: 0x6b656570,
+          vers: 1,
+          proc: 1,
+          type: MessageType.VIR_NET_MESSAGE,
+          serial: 0,
+          status: 0,
+        },
         new Uint8Array(0),
       ),
     );
     assert.deepEqual(
       peer.sent.map((p) => [p.header.prog, p.header.proc, p.header.type]),
-      [[0x6b656570, 2, MessageType.MESSAGE]],
+      [[0x6b656570, 2, MessageType.VIR_NET_MESSAGE]],
     );
   });
 
@@ -206,24 +218,32 @@ void describe('RpcClient', () => {
       Proc.domainOpenConsole,
       {
         dom: { name: 'd', uuid: '00000000-0000-0000-0000-000000000001', id: 1 },
-        dev_name: null,
+        devName: null,
         flags: 0,
       },
       {
         onPacket: (status, body) => got.push([status, Buffer.from(body).toString()]),
+        onHole: () => {},
         onConnectionLost: () => {},
       },
     );
-    const stream = (status: number, body: string): Buffer =>
+    const stream = (status: MessageStatus, body: string): Buffer =>
       ScriptedPeer.packet(
-        { prog: REMOTE_PROGRAM, vers: 1, proc: 201, type: MessageType.STREAM, serial, status },
+        {
+          prog: REMOTE_PROGRAM,
+          vers: 1,
+          proc: 201,
+          type: MessageType.VIR_NET_STREAM,
+          serial,
+          status,
+        },
         Buffer.from(body),
       );
     peer.feed(
       Buffer.concat([
-        stream(MessageStatus.CONTINUE, 'he'),
+        stream(MessageStatus.VIR_NET_CONTINUE, 'he'),
         peer.reply(serial, 201, new Uint8Array(0)),
-        stream(MessageStatus.CONTINUE, 'llo'),
+        stream(MessageStatus.VIR_NET_CONTINUE, 'llo'),
       ]),
     );
     peer.feed(
@@ -232,7 +252,7 @@ void describe('RpcClient', () => {
           prog: REMOTE_PROGRAM,
           vers: 1,
           proc: 318,
-          type: MessageType.MESSAGE,
+          type: MessageType.VIR_NET_MESSAGE,
           serial: 0,
           status: 0,
         },
@@ -241,8 +261,8 @@ void describe('RpcClient', () => {
     );
     await reply;
     assert.deepEqual(got, [
-      [MessageStatus.CONTINUE, 'he'],
-      [MessageStatus.CONTINUE, 'llo'],
+      [MessageStatus.VIR_NET_CONTINUE, 'he'],
+      [MessageStatus.VIR_NET_CONTINUE, 'llo'],
     ]);
     assert.deepEqual(
       events.map((e) => e.toString()),
@@ -256,7 +276,7 @@ void describe('LibvirtStream', () => {
   function open(): {
     peer: ScriptedPeer;
     stream: LibvirtStream;
-    packet: (status: number, body: string | Uint8Array) => Buffer;
+    packet: (status: MessageStatus, body: string | Uint8Array) => Buffer;
     statuses: () => number[];
   } {
     const peer = new ScriptedPeer();
@@ -267,7 +287,13 @@ void describe('LibvirtStream', () => {
     const { serial } = rpc.callWithStream(Proc.storageVolUpload, args, stream);
     stream.attach(serial);
     peer.feed(peer.reply(serial, 208, new Uint8Array(0)));
-    const header = { prog: REMOTE_PROGRAM, vers: 1, proc: 208, type: MessageType.STREAM, serial };
+    const header = {
+      prog: REMOTE_PROGRAM,
+      vers: 1,
+      proc: 208,
+      type: MessageType.VIR_NET_STREAM,
+      serial,
+    };
     return {
       peer,
       stream,
@@ -277,7 +303,9 @@ void describe('LibvirtStream', () => {
           typeof body === 'string' ? Buffer.from(body) : body,
         ),
       statuses: () =>
-        peer.sent.filter((p) => p.header.type === MessageType.STREAM).map((p) => p.header.status),
+        peer.sent
+          .filter((p) => p.header.type === MessageType.VIR_NET_STREAM)
+          .map((p) => p.header.status),
     };
   }
   const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -288,9 +316,9 @@ void describe('LibvirtStream', () => {
     stream.write(data);
     const done = stream.finish();
     await tick();
-    const { CONTINUE, OK } = MessageStatus;
+    const { VIR_NET_CONTINUE: CONTINUE, VIR_NET_OK: OK } = MessageStatus;
     assert.deepEqual(statuses(), [CONTINUE, CONTINUE, OK]);
-    const sent = peer.sent.filter((p) => p.header.type === MessageType.STREAM);
+    const sent = peer.sent.filter((p) => p.header.type === MessageType.VIR_NET_STREAM);
     assert.ok(Buffer.concat(sent.map((p) => p.body)).equals(data));
     peer.feed(packet(OK, '')); // the daemon confirms
     await done;
@@ -299,13 +327,16 @@ void describe('LibvirtStream', () => {
   void it('an empty data packet ends a read stream, which then sends its finish', async () => {
     const { peer, stream, packet, statuses } = open();
     peer.feed(
-      Buffer.concat([packet(MessageStatus.CONTINUE, 'abc'), packet(MessageStatus.CONTINUE, '')]),
+      Buffer.concat([
+        packet(MessageStatus.VIR_NET_CONTINUE, 'abc'),
+        packet(MessageStatus.VIR_NET_CONTINUE, ''),
+      ]),
     );
     const chunks: Buffer[] = [];
     for await (const c of stream) chunks.push(c as Buffer);
     assert.equal(Buffer.concat(chunks).toString(), 'abc');
     await tick();
-    assert.deepEqual(statuses(), [MessageStatus.OK]); // finish, and no abort after it
+    assert.deepEqual(statuses(), [MessageStatus.VIR_NET_OK]); // finish, and no abort after it
   });
 
   void it('an error packet from the daemon destroys the stream with the LibvirtError', async () => {
@@ -313,7 +344,7 @@ void describe('LibvirtStream', () => {
     const failed = new Promise<unknown>((resolve) => stream.on('error', resolve));
     const message = 'cannot write: No space left on device';
     const nulls = { dom: null, str1: null, str2: null, str3: null, net: null };
-    const body = encode(remoteError, {
+    const body = encode(messageError, {
       code: 38,
       domain: 18,
       message,
@@ -322,7 +353,7 @@ void describe('LibvirtStream', () => {
       int2: 0,
       ...nulls,
     });
-    peer.feed(packet(MessageStatus.ERROR, body));
+    peer.feed(packet(MessageStatus.VIR_NET_ERROR, body));
     const e = await failed;
     assert.ok(e instanceof LibvirtError && e.code === 38 && e.message === message);
   });
@@ -330,7 +361,7 @@ void describe('LibvirtStream', () => {
   void it('abort tells the daemon and ends the stream locally', async () => {
     const { stream, statuses } = open();
     await stream.abort();
-    assert.deepEqual(statuses(), [MessageStatus.ERROR]);
+    assert.deepEqual(statuses(), [MessageStatus.VIR_NET_ERROR]);
     assert.equal(stream.destroyed, true);
   });
 });
