@@ -14,6 +14,7 @@ export {
   type TransportErrorCode,
 } from './errors.js';
 export { LibvirtStream, StreamHole } from './stream.js';
+export { readSparseFile, writeSparseFile } from './sparse-file.js';
 export * from './constants.generated.js';
 export * from './flags.js';
 export * from './types.js';
