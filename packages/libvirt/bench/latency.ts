@@ -1,6 +1,6 @@
 /**
  * Node info + domain listing latency: this client against `virsh -c URI` for the same data,
- * over the unix socket and over ssh, on a test cluster node (127.0.2.x) with a few domains.
+ * over the unix socket and over ssh, on a test cluster node (127.0.17.x) with a few domains.
  *
  *   node packages/libvirt/dist/bench/latency.js [iterations]
  *

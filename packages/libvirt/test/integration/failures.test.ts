@@ -13,9 +13,11 @@ import { after, before, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Cluster, ClusterNode } from '@tsvirt/testcluster';
 import { LibvirtError, LibvirtTransportError, connect } from '../../src/index.js';
-import { sshOptions, startTestCluster } from '../support/cluster.js';
+import { ADDRESS_PREFIX, sshOptions, startTestCluster } from '../support/cluster.js';
 
 const run = promisify(execFile);
+/** node1's address as it appears in messages, for the regular expressions below. */
+const NODE1 = `${ADDRESS_PREFIX}11`.replace(/\./g, '\\.');
 let cluster: Cluster;
 let node: ClusterNode;
 let offNode: ClusterNode;
@@ -99,7 +101,10 @@ void it('bad ssh authentication: a key the node does not accept', async () => {
         ],
       },
     }),
-    transportError('SSH_FAILED', /^root@127\.0\.2\.11: Permission denied \(publickey\)\.$/),
+    transportError(
+      'SSH_FAILED',
+      new RegExp(`^root@${NODE1}: Permission denied \\(publickey\\)\\.$`),
+    ),
   );
 });
 
@@ -176,7 +181,7 @@ void it('connection dropped mid-call: pending calls on unix and ssh reject, noth
   );
   assert.match(
     ((results[2] as PromiseRejectedResult).reason as Error).message,
-    /^connection to root@127\.0\.2\.11 lost: virt-ssh-helper: /,
+    new RegExp(`^connection to root@${NODE1} lost: virt-ssh-helper: `),
   );
   // And with the daemon gone, a new connection says so, locally and through ssh.
   await assert.rejects(
@@ -187,14 +192,16 @@ void it('connection dropped mid-call: pending calls on unix and ssh reject, noth
     connect(node.uri, sshOptions(cluster)),
     transportError(
       'ECONNREFUSED',
-      /^libvirtd is not running on root@127\.0\.2\.11 \(virt-ssh-helper: cannot connect to /,
+      new RegExp(
+        `^libvirtd is not running on root@${NODE1} \\(virt-ssh-helper: cannot connect to `,
+      ),
     ),
   );
   await assert.rejects(
     connect(node.uri, sshOptions(cluster, { ssh: { helper: 'netcat' } })),
     transportError(
       'ECONNREFUSED',
-      /^libvirtd is not running on root@127\.0\.2\.11 \(nc: .*Connection refused\)$/,
+      new RegExp(`^libvirtd is not running on root@${NODE1} \\(nc: .*Connection refused\\)$`),
     ),
   );
   await unix.close();

@@ -1,6 +1,6 @@
 /**
  * The integration tests run against a real cluster of libvirtd + sshd nodes from
- * @tsvirt/testcluster, on the loopback addresses reserved for this package (127.0.2.x).
+ * @tsvirt/testcluster, on the loopback addresses reserved for this package (127.0.17.x; cluster names lv-*).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
@@ -10,10 +10,10 @@ import type { ConnectOptions } from '../../src/index.js';
 
 const run = promisify(execFile);
 
-export const ADDRESS_PREFIX = '127.0.2.';
+export const ADDRESS_PREFIX = '127.0.17.';
 
 export function startTestCluster(name: string, nodes: number, offNodes = 0): Promise<Cluster> {
-  return startCluster({ name: `libvirt-${name}`, nodes, offNodes, addressPrefix: ADDRESS_PREFIX });
+  return startCluster({ name: `lv-${name}`, nodes, offNodes, addressPrefix: ADDRESS_PREFIX });
 }
 
 /** Connect options for the ssh transport with the cluster's ssh configuration. */
