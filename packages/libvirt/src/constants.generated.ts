@@ -7,18 +7,18 @@
  * (`virBlkioParameterType`, since 0.9.0)
  */
 export const BlkioParameterType = {
-  /** (`VIR_DOMAIN_BLKIO_PARAM_BOOLEAN`, since 0.9.0) */
-  BOOLEAN: NaN,
-  /** (`VIR_DOMAIN_BLKIO_PARAM_DOUBLE`, since 0.9.0) */
-  DOUBLE: NaN,
   /** (`VIR_DOMAIN_BLKIO_PARAM_INT`, since 0.9.0) */
-  INT: NaN,
-  /** (`VIR_DOMAIN_BLKIO_PARAM_LLONG`, since 0.9.0) */
-  LLONG: NaN,
+  INT: 1,
   /** (`VIR_DOMAIN_BLKIO_PARAM_UINT`, since 0.9.0) */
-  UINT: NaN,
+  UINT: 2,
+  /** (`VIR_DOMAIN_BLKIO_PARAM_LLONG`, since 0.9.0) */
+  LLONG: 3,
   /** (`VIR_DOMAIN_BLKIO_PARAM_ULLONG`, since 0.9.0) */
-  ULLONG: NaN,
+  ULLONG: 4,
+  /** (`VIR_DOMAIN_BLKIO_PARAM_DOUBLE`, since 0.9.0) */
+  DOUBLE: 5,
+  /** (`VIR_DOMAIN_BLKIO_PARAM_BOOLEAN`, since 0.9.0) */
+  BOOLEAN: 6,
 } as const;
 export type BlkioParameterType = (typeof BlkioParameterType)[keyof typeof BlkioParameterType];
 
@@ -165,30 +165,30 @@ export type ConnectFlags = (typeof ConnectFlags)[keyof typeof ConnectFlags];
 /** (`virConnectGetAllDomainStatsFlags`, since 1.2.8) */
 export const ConnectGetAllDomainStatsFlags = {
   /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE`, since 1.2.8) */
-  ACTIVE: NaN,
-  /** include backing chain for block stats (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_BACKING`, since 1.2.12) */
-  BACKING: 1073741824,
-  /** enforce requested stats (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS`, since 1.2.8) */
-  ENFORCE_STATS: 2147483648,
+  ACTIVE: 1,
   /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_INACTIVE`, since 1.2.8) */
-  INACTIVE: NaN,
+  INACTIVE: 2,
+  /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_PERSISTENT`, since 1.2.8) */
+  PERSISTENT: 4,
+  /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_TRANSIENT`, since 1.2.8) */
+  TRANSIENT: 8,
+  /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING`, since 1.2.8) */
+  RUNNING: 16,
+  /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_PAUSED`, since 1.2.8) */
+  PAUSED: 32,
+  /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_SHUTOFF`, since 1.2.8) */
+  SHUTOFF: 64,
+  /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_OTHER`, since 1.2.8) */
+  OTHER: 128,
   /**
    * report statistics that can be obtained
    * immediately without any blocking (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT`, since 4.5.0)
    */
   NOWAIT: 536870912,
-  /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_OTHER`, since 1.2.8) */
-  OTHER: NaN,
-  /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_PAUSED`, since 1.2.8) */
-  PAUSED: NaN,
-  /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_PERSISTENT`, since 1.2.8) */
-  PERSISTENT: NaN,
-  /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING`, since 1.2.8) */
-  RUNNING: NaN,
-  /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_SHUTOFF`, since 1.2.8) */
-  SHUTOFF: NaN,
-  /** (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_TRANSIENT`, since 1.2.8) */
-  TRANSIENT: NaN,
+  /** include backing chain for block stats (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_BACKING`, since 1.2.12) */
+  BACKING: 1073741824,
+  /** enforce requested stats (`VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS`, since 1.2.8) */
+  ENFORCE_STATS: 2147483648,
 } as const;
 export type ConnectGetAllDomainStatsFlags =
   (typeof ConnectGetAllDomainStatsFlags)[keyof typeof ConnectGetAllDomainStatsFlags];
@@ -956,14 +956,14 @@ export type DomainDestroyFlagsValues =
 
 /** (`virDomainDeviceModifyFlags`, since 0.7.7) */
 export const DomainDeviceModifyFlags = {
-  /** See virDomainModificationImpact (`VIR_DOMAIN_DEVICE_MODIFY_CONFIG`, since 0.7.7) */
-  CONFIG: NaN,
   /** See virDomainModificationImpact (`VIR_DOMAIN_DEVICE_MODIFY_CURRENT`, since 0.7.7) */
-  CURRENT: NaN,
+  CURRENT: 0,
+  /** See virDomainModificationImpact (`VIR_DOMAIN_DEVICE_MODIFY_LIVE`, since 0.7.7) */
+  LIVE: 1,
+  /** See virDomainModificationImpact (`VIR_DOMAIN_DEVICE_MODIFY_CONFIG`, since 0.7.7) */
+  CONFIG: 2,
   /** Forcibly modify device (ex. force eject a cdrom) (`VIR_DOMAIN_DEVICE_MODIFY_FORCE`, since 0.8.6) */
   FORCE: 4,
-  /** See virDomainModificationImpact (`VIR_DOMAIN_DEVICE_MODIFY_LIVE`, since 0.7.7) */
-  LIVE: NaN,
 } as const;
 export type DomainDeviceModifyFlags =
   (typeof DomainDeviceModifyFlags)[keyof typeof DomainDeviceModifyFlags];
@@ -1601,12 +1601,12 @@ export type DomainMemoryFlags = (typeof DomainMemoryFlags)[keyof typeof DomainMe
  * (`virDomainMemoryModFlags`, since 0.9.0)
  */
 export const DomainMemoryModFlags = {
-  /** See virDomainModificationImpact (`VIR_DOMAIN_MEM_CONFIG`, since 0.9.0) */
-  CONFIG: NaN,
   /** See virDomainModificationImpact (`VIR_DOMAIN_MEM_CURRENT`, since 0.9.1) */
-  CURRENT: NaN,
+  CURRENT: 0,
   /** See virDomainModificationImpact (`VIR_DOMAIN_MEM_LIVE`, since 0.9.0) */
-  LIVE: NaN,
+  LIVE: 1,
+  /** See virDomainModificationImpact (`VIR_DOMAIN_MEM_CONFIG`, since 0.9.0) */
+  CONFIG: 2,
   /** affect Max rather than current (`VIR_DOMAIN_MEM_MAXIMUM`, since 0.9.1) */
   MAXIMUM: 4,
 } as const;
@@ -1674,8 +1674,6 @@ export const DomainMemoryStatTags = {
    *  virtio balloon. (`VIR_DOMAIN_MEMORY_STAT_HUGETLB_PGFAIL`, since 5.4.0)
    */
   HUGETLB_PGFAIL: 12,
-  /** (`VIR_DOMAIN_MEMORY_STAT_LAST`, since 0.9.10) */
-  LAST: NaN,
   /**
    * The number of statistics supported by this version of the interface.
    *  To add new statistics, add them to the enum and increase this value. (`VIR_DOMAIN_MEMORY_STAT_NR`, since 0.7.5)
@@ -2180,7 +2178,7 @@ export type DomainRunningReason = (typeof DomainRunningReason)[keyof typeof Doma
 /** (`virDomainSaveImageXMLFlags`, since 5.1.0) */
 export const DomainSaveImageXmlFlags = {
   /** dump security sensitive information too (`VIR_DOMAIN_SAVE_IMAGE_XML_SECURE`, since 5.1.0) */
-  SECURE: NaN,
+  SECURE: 1,
 } as const;
 export type DomainSaveImageXmlFlags =
   (typeof DomainSaveImageXmlFlags)[keyof typeof DomainSaveImageXmlFlags];
@@ -2446,7 +2444,7 @@ export type DomainSnapshotRevertFlags =
 /** (`virDomainSnapshotXMLFlags`, since 5.1.0) */
 export const DomainSnapshotXmlFlags = {
   /** dump security sensitive information too (`VIR_DOMAIN_SNAPSHOT_XML_SECURE`, since 5.1.0) */
-  SECURE: NaN,
+  SECURE: 1,
 } as const;
 export type DomainSnapshotXmlFlags =
   (typeof DomainSnapshotXmlFlags)[keyof typeof DomainSnapshotXmlFlags];
@@ -2549,18 +2547,18 @@ export type DomainUndefineFlagsValues =
  * (`virDomainVcpuFlags`, since 0.8.5)
  */
 export const DomainVcpuFlags = {
-  /** See virDomainModificationImpact (`VIR_DOMAIN_VCPU_CONFIG`, since 0.8.5) */
-  CONFIG: NaN,
   /** See virDomainModificationImpact (`VIR_DOMAIN_VCPU_CURRENT`, since 0.9.4) */
-  CURRENT: NaN,
+  CURRENT: 0,
+  /** See virDomainModificationImpact (`VIR_DOMAIN_VCPU_LIVE`, since 0.8.5) */
+  LIVE: 1,
+  /** See virDomainModificationImpact (`VIR_DOMAIN_VCPU_CONFIG`, since 0.8.5) */
+  CONFIG: 2,
+  /** Max rather than current count (`VIR_DOMAIN_VCPU_MAXIMUM`, since 0.8.5) */
+  MAXIMUM: 4,
   /** Modify state of the cpu in the guest (`VIR_DOMAIN_VCPU_GUEST`, since 1.1.0) */
   GUEST: 8,
   /** Make vcpus added hot(un)pluggable (`VIR_DOMAIN_VCPU_HOTPLUGGABLE`, since 2.4.0) */
   HOTPLUGGABLE: 16,
-  /** See virDomainModificationImpact (`VIR_DOMAIN_VCPU_LIVE`, since 0.8.5) */
-  LIVE: NaN,
-  /** Max rather than current count (`VIR_DOMAIN_VCPU_MAXIMUM`, since 0.8.5) */
-  MAXIMUM: 4,
 } as const;
 export type DomainVcpuFlags = (typeof DomainVcpuFlags)[keyof typeof DomainVcpuFlags];
 
@@ -3114,18 +3112,18 @@ export type KeycodeSet = (typeof KeycodeSet)[keyof typeof KeycodeSet];
  * (`virMemoryParameterType`, since 0.8.5)
  */
 export const MemoryParameterType = {
-  /** (`VIR_DOMAIN_MEMORY_PARAM_BOOLEAN`, since 0.8.5) */
-  BOOLEAN: NaN,
-  /** (`VIR_DOMAIN_MEMORY_PARAM_DOUBLE`, since 0.8.5) */
-  DOUBLE: NaN,
   /** (`VIR_DOMAIN_MEMORY_PARAM_INT`, since 0.8.5) */
-  INT: NaN,
-  /** (`VIR_DOMAIN_MEMORY_PARAM_LLONG`, since 0.8.5) */
-  LLONG: NaN,
+  INT: 1,
   /** (`VIR_DOMAIN_MEMORY_PARAM_UINT`, since 0.8.5) */
-  UINT: NaN,
+  UINT: 2,
+  /** (`VIR_DOMAIN_MEMORY_PARAM_LLONG`, since 0.8.5) */
+  LLONG: 3,
   /** (`VIR_DOMAIN_MEMORY_PARAM_ULLONG`, since 0.8.5) */
-  ULLONG: NaN,
+  ULLONG: 4,
+  /** (`VIR_DOMAIN_MEMORY_PARAM_DOUBLE`, since 0.8.5) */
+  DOUBLE: 5,
+  /** (`VIR_DOMAIN_MEMORY_PARAM_BOOLEAN`, since 0.8.5) */
+  BOOLEAN: 6,
 } as const;
 export type MemoryParameterType = (typeof MemoryParameterType)[keyof typeof MemoryParameterType];
 
@@ -3384,18 +3382,18 @@ export type NwFilterDefineFlags = (typeof NwFilterDefineFlags)[keyof typeof NwFi
  * (`virSchedParameterType`, since 0.2.3)
  */
 export const SchedParameterType = {
-  /** (`VIR_DOMAIN_SCHED_FIELD_BOOLEAN`, since 0.2.3) */
-  BOOLEAN: NaN,
-  /** (`VIR_DOMAIN_SCHED_FIELD_DOUBLE`, since 0.2.3) */
-  DOUBLE: NaN,
   /** (`VIR_DOMAIN_SCHED_FIELD_INT`, since 0.2.3) */
-  INT: NaN,
-  /** (`VIR_DOMAIN_SCHED_FIELD_LLONG`, since 0.2.3) */
-  LLONG: NaN,
+  INT: 1,
   /** (`VIR_DOMAIN_SCHED_FIELD_UINT`, since 0.2.3) */
-  UINT: NaN,
+  UINT: 2,
+  /** (`VIR_DOMAIN_SCHED_FIELD_LLONG`, since 0.2.3) */
+  LLONG: 3,
   /** (`VIR_DOMAIN_SCHED_FIELD_ULLONG`, since 0.2.3) */
-  ULLONG: NaN,
+  ULLONG: 4,
+  /** (`VIR_DOMAIN_SCHED_FIELD_DOUBLE`, since 0.2.3) */
+  DOUBLE: 5,
+  /** (`VIR_DOMAIN_SCHED_FIELD_BOOLEAN`, since 0.2.3) */
+  BOOLEAN: 6,
 } as const;
 export type SchedParameterType = (typeof SchedParameterType)[keyof typeof SchedParameterType];
 

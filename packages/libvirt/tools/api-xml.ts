@@ -11,6 +11,8 @@ export interface ApiEnumMember {
   /** C name, e.g. VIR_DOMAIN_XML_SECURE. */
   readonly name: string;
   readonly value: number;
+  /** The member this one is defined as (VIR_DOMAIN_VCPU_CONFIG = VIR_DOMAIN_AFFECT_CONFIG). */
+  readonly alias: string | null;
   readonly info: string;
   readonly version: string;
 }
@@ -89,6 +91,7 @@ export function readLibvirtApi(path: string): LibvirtApi {
 
   const typedefs = new Map(list(symbols['typedef']).map((t) => [text(t['name']), t]));
   const enums = new Map<string, ApiEnum>();
+  const raw = new Map<string, string>();
   for (const e of list(symbols['enum'])) {
     const type = text(e['type']);
     let group = enums.get(type);
@@ -104,10 +107,23 @@ export function readLibvirtApi(path: string): LibvirtApi {
     }
     (group.members as ApiEnumMember[]).push({
       name: text(e['name']),
-      value: Number(text(e['value'])),
+      value: Number.NaN, // resolved below: some members are defined as another one
+      alias: /^[A-Z_][A-Z0-9_]*$/.test(text(e['value'])) ? text(e['value']) : null,
       info: text(e['info']),
       version: text(e['version']),
     });
+    raw.set(text(e['name']), text(e['value']));
+  }
+  const resolve = (name: string, seen: readonly string[] = []): number => {
+    const value = raw.get(name);
+    if (value === undefined || seen.includes(name))
+      throw new Error(`${path}: ${name} has no value`);
+    return /^-?[0-9]+$/.test(value) ? Number(value) : resolve(value, [...seen, name]);
+  };
+  for (const group of enums.values()) {
+    for (const m of group.members as { -readonly [K in keyof ApiEnumMember]: ApiEnumMember[K] }[]) {
+      m.value = resolve(m.name);
+    }
   }
 
   const functions = new Map<string, ApiFunction>();

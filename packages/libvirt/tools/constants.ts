@@ -24,9 +24,11 @@ export interface EnumModel {
   readonly members: readonly (ApiEnumMember & { readonly key: string })[];
 }
 
-/** libvirt's `*_LAST` sentinel (one past the highest value; it grows with new versions). */
+/** libvirt's `*_LAST` sentinel (one past the highest value; it grows with new versions), or
+ *  a `*_LAST` defined as another member (VIR_DOMAIN_MEMORY_STAT_LAST, VIR_DOMAIN_MEMORY_STAT_NR). */
 function isSentinel(m: ApiEnumMember, all: readonly ApiEnumMember[]): boolean {
   if (!m.name.endsWith('_LAST')) return false;
+  if (m.alias !== null && all.some((o) => o.name === m.alias)) return true;
   const others = all.filter((o) => o !== m).map((o) => o.value);
   return others.length > 0 && m.value === Math.max(...others) + 1;
 }
