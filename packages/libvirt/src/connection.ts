@@ -1,5 +1,5 @@
 import { LibvirtTransportError } from './errors.js';
-import { ConnectFlags } from './constants.generated.js';
+import { ConnectFlags, DrvFeature } from './constants.generated.js';
 import { EVENT_TABLES, type EventFamily, EventHub, type Unsubscribe } from './events.js';
 import type {
   DomainEvents,
@@ -44,9 +44,6 @@ export interface ConnectOptions {
   readOnly?: boolean;
 }
 
-/** virDrvFeature (libvirt's src/libvirt_internal.h, not public API): the keepalive program. */
-const VIR_DRV_FEATURE_PROGRAM_KEEPALIVE = 12;
-
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_KEEPALIVE = { intervalMs: 5000, count: 5 };
 const CLOSE_TIMEOUT_MS = 2000;
@@ -84,7 +81,7 @@ export async function connect(
     const keepalive = options.keepalive ?? DEFAULT_KEEPALIVE;
     if (keepalive !== false) {
       // Ask the daemon to ping us too (it then drops us if we stop answering).
-      await rpc.call(Proc.connectSupportsFeature, { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE });
+      await rpc.call(Proc.connectSupportsFeature, { feature: DrvFeature.PROGRAM_KEEPALIVE });
       rpc.startKeepalive(keepalive.intervalMs, keepalive.count);
     }
     return new LibvirtConnection(uri, rpc);

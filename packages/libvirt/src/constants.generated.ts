@@ -1973,7 +1973,7 @@ export type DomainPausedReason = (typeof DomainPausedReason)[keyof typeof Domain
 /** (`virDomainPMSuspendedDiskReason`, since 1.0.0) */
 export const DomainPmSuspendedDiskReason = {
   /** (`VIR_DOMAIN_PMSUSPENDED_DISK_UNKNOWN`, since 1.0.0) */
-  PMSUSPENDED_DISK_UNKNOWN: 0,
+  UNKNOWN: 0,
 } as const;
 export type DomainPmSuspendedDiskReason =
   (typeof DomainPmSuspendedDiskReason)[keyof typeof DomainPmSuspendedDiskReason];
@@ -1981,7 +1981,7 @@ export type DomainPmSuspendedDiskReason =
 /** (`virDomainPMSuspendedReason`, since 0.9.11) */
 export const DomainPmSuspendedReason = {
   /** (`VIR_DOMAIN_PMSUSPENDED_UNKNOWN`, since 0.9.11) */
-  PMSUSPENDED_UNKNOWN: 0,
+  UNKNOWN: 0,
 } as const;
 export type DomainPmSuspendedReason =
   (typeof DomainPmSuspendedReason)[keyof typeof DomainPmSuspendedReason];
@@ -3327,12 +3327,12 @@ export type NodeDeviceEventLifecycleType =
  *
  * (`virNodeGetCPUStatsAllCPUs`, since 0.9.8)
  */
-export const NodeGetCpuStatsAllCpUs = {
+export const NodeGetCpuStatsAllCpus = {
   /** (`VIR_NODE_CPU_STATS_ALL_CPUS`, since 0.9.3) */
   CPU_STATS_ALL_CPUS: -1,
 } as const;
-export type NodeGetCpuStatsAllCpUs =
-  (typeof NodeGetCpuStatsAllCpUs)[keyof typeof NodeGetCpuStatsAllCpUs];
+export type NodeGetCpuStatsAllCpus =
+  (typeof NodeGetCpuStatsAllCpus)[keyof typeof NodeGetCpuStatsAllCpus];
 
 /**
  * Value for specifying request for the total memory of all cells.
@@ -3364,7 +3364,7 @@ export type NodeSuspendTarget = (typeof NodeSuspendTarget)[keyof typeof NodeSusp
 /** (`virNWFilterBindingCreateFlags`, since 7.8.0) */
 export const NwFilterBindingCreateFlags = {
   /** Validate the XML document against schema (`VIR_NWFILTER_BINDING_CREATE_VALIDATE`, since 7.8.0) */
-  NWFILTER_BINDING_CREATE_VALIDATE: 1,
+  VALIDATE: 1,
 } as const;
 export type NwFilterBindingCreateFlags =
   (typeof NwFilterBindingCreateFlags)[keyof typeof NwFilterBindingCreateFlags];
@@ -3372,7 +3372,7 @@ export type NwFilterBindingCreateFlags =
 /** (`virNWFilterDefineFlags`, since 7.7.0) */
 export const NwFilterDefineFlags = {
   /** Validate the XML document against schema (`VIR_NWFILTER_DEFINE_VALIDATE`, since 7.7.0) */
-  NWFILTER_DEFINE_VALIDATE: 1,
+  VALIDATE: 1,
 } as const;
 export type NwFilterDefineFlags = (typeof NwFilterDefineFlags)[keyof typeof NwFilterDefineFlags];
 
@@ -3730,7 +3730,7 @@ export const TypedParameterFlags = {
    *  setting the flag can be used to reject servers that cannot
    *  return typed strings, even if no strings would be returned. (`VIR_TYPED_PARAM_STRING_OKAY`, since 0.9.8)
    */
-  PARAM_STRING_OKAY: 4,
+  STRING_OKAY: 4,
 } as const;
 export type TypedParameterFlags = (typeof TypedParameterFlags)[keyof typeof TypedParameterFlags];
 
@@ -4008,3 +4008,43 @@ export const TYPED_PARAM_FIELD_TYPES: ReadonlyMap<string, TypedParameterType> = 
   ['user-name', 7],
   ['x509-distinguished-name', 7],
 ]);
+
+/**
+ * Driver features a client asks the daemon about (CONNECT_SUPPORTS_FEATURE): `virDrvFeature`
+ * in libvirt's src/libvirt_internal.h, private to libvirt (the RPC layer answers the PROGRAM_*
+ * ones itself, the driver the others).
+ */
+export const DrvFeature = {
+  /** Driver supports V1-style virDomainMigrate, ie. domainMigratePrepare/ domainMigratePerform/domainMigrateFinish. */
+  MIGRATION_V1: 1,
+  /** Driver is not local. */
+  REMOTE: 2,
+  /** Driver supports V2-style virDomainMigrate, ie. domainMigratePrepare2/ domainMigratePerform/domainMigrateFinish2. */
+  MIGRATION_V2: 3,
+  /** Driver supports peer-2-peer virDomainMigrate ie source host does all the prepare/perform/finish steps directly */
+  MIGRATION_P2P: 4,
+  /** Driver supports migration with only the source host involved, no libvirtd connetions on the destination at all, only the perform step is used. */
+  MIGRATION_DIRECT: 5,
+  /** Driver supports V3-style virDomainMigrate, ie domainMigrateBegin3/ domainMigratePrepare3/domainMigratePerform3/domainMigrateFinish3/ domainMigrateConfirm3. */
+  MIGRATION_V3: 6,
+  /** Driver supports protecting the whole V3-style migration against changes to domain configuration, i.e., starting from Begin3 and not Perform3. */
+  MIGRATE_CHANGE_PROTECTION: 7,
+  /** Support for file descriptor passing */
+  FD_PASSING: 8,
+  /** Support for VIR_TYPED_PARAM_STRING */
+  TYPED_PARAM_STRING: 9,
+  /** Remote party supports keepalive program (i.e., sending keepalive messages). */
+  PROGRAM_KEEPALIVE: 10,
+  /** Support for VIR_DOMAIN_XML_MIGRATABLE flag in domainGetXMLDesc */
+  XML_MIGRATABLE: 11,
+  /** Support for offline migration. */
+  MIGRATION_OFFLINE: 12,
+  /** Support for migration parameters. */
+  MIGRATION_PARAMS: 13,
+  /** Support for server-side event filtering via callback ids in events. */
+  REMOTE_EVENT_CALLBACK: 14,
+  /** Support for driver close callback rpc */
+  REMOTE_CLOSE_CALLBACK: 15,
+  /** Whether the virNetworkUpdate() API implementation passes arguments to the driver's callback in correct order. */
+  NETWORK_UPDATE_HAS_CORRECT_ORDER: 16,
+} as const;

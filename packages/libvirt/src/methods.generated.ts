@@ -3294,7 +3294,12 @@ export abstract class RemoteProcedures extends ProcedureCaller {
     dom: t.DomainRef,
     flags: Flags<DomainModificationImpact | TypedParameterFlags> = 0,
   ): Promise<TypedParams> {
-    return fromTypedParams(await this.callCounted(Proc.domainGetMemoryParameters, { dom, flags }));
+    return fromTypedParams(
+      await this.callCounted(Proc.domainGetMemoryParameters, {
+        dom,
+        flags: flags | (await this.typedParamStringsFlag()),
+      }),
+    );
   }
 
   /**
@@ -3502,7 +3507,12 @@ export abstract class RemoteProcedures extends ProcedureCaller {
     dom: t.DomainRef,
     flags: Flags<DomainModificationImpact | TypedParameterFlags> = 0,
   ): Promise<TypedParams> {
-    return fromTypedParams(await this.callCounted(Proc.domainGetBlkioParameters, { dom, flags }));
+    return fromTypedParams(
+      await this.callCounted(Proc.domainGetBlkioParameters, {
+        dom,
+        flags: flags | (await this.typedParamStringsFlag()),
+      }),
+    );
   }
 
   /**
@@ -3892,7 +3902,13 @@ export abstract class RemoteProcedures extends ProcedureCaller {
     flags: Flags<DomainModificationImpact | TypedParameterFlags> = 0,
   ): Promise<TypedParams> {
     return fromTypedParams(
-      (await this.call(Proc.domainGetSchedulerParametersFlags, { dom, nparams: 16, flags })).params,
+      (
+        await this.call(Proc.domainGetSchedulerParametersFlags, {
+          dom,
+          nparams: 16,
+          flags: flags | (await this.typedParamStringsFlag()),
+        })
+      ).params,
     );
   }
 
@@ -4536,7 +4552,11 @@ export abstract class RemoteProcedures extends ProcedureCaller {
     flags: Flags<TypedParameterFlags> = 0,
   ): Promise<TypedParams> {
     return fromTypedParams(
-      await this.callCounted(Proc.domainBlockStatsFlags, { dom, path, flags }),
+      await this.callCounted(Proc.domainBlockStatsFlags, {
+        dom,
+        path,
+        flags: flags | (await this.typedParamStringsFlag()),
+      }),
     );
   }
 
@@ -4741,7 +4761,13 @@ export abstract class RemoteProcedures extends ProcedureCaller {
     disk: string | null,
     flags: Flags<DomainModificationImpact | TypedParameterFlags> = 0,
   ): Promise<TypedParams> {
-    return fromTypedParams(await this.callCounted(Proc.domainGetBlockIoTune, { dom, disk, flags }));
+    return fromTypedParams(
+      await this.callCounted(Proc.domainGetBlockIoTune, {
+        dom,
+        disk,
+        flags: flags | (await this.typedParamStringsFlag()),
+      }),
+    );
   }
 
   /**
@@ -4793,7 +4819,12 @@ export abstract class RemoteProcedures extends ProcedureCaller {
     dom: t.DomainRef,
     flags: Flags<DomainModificationImpact | TypedParameterFlags> = 0,
   ): Promise<TypedParams> {
-    return fromTypedParams(await this.callCounted(Proc.domainGetNumaParameters, { dom, flags }));
+    return fromTypedParams(
+      await this.callCounted(Proc.domainGetNumaParameters, {
+        dom,
+        flags: flags | (await this.typedParamStringsFlag()),
+      }),
+    );
   }
 
   /**
@@ -4852,7 +4883,11 @@ export abstract class RemoteProcedures extends ProcedureCaller {
     flags: Flags<DomainModificationImpact | TypedParameterFlags> = 0,
   ): Promise<TypedParams> {
     return fromTypedParams(
-      await this.callCounted(Proc.domainGetInterfaceParameters, { dom, device, flags }),
+      await this.callCounted(Proc.domainGetInterfaceParameters, {
+        dom,
+        device,
+        flags: flags | (await this.typedParamStringsFlag()),
+      }),
     );
   }
 
@@ -7047,7 +7082,14 @@ export abstract class RemoteProcedures extends ProcedureCaller {
     dom: t.DomainRef,
     flags: Flags<DomainModificationImpact | TypedParameterFlags> = 0,
   ): Promise<TypedParams> {
-    return fromTypedParams((await this.call(Proc.domainGetPerfEvents, { dom, flags })).params);
+    return fromTypedParams(
+      (
+        await this.call(Proc.domainGetPerfEvents, {
+          dom,
+          flags: flags | (await this.typedParamStringsFlag()),
+        })
+      ).params,
+    );
   }
 
   /**
@@ -7575,7 +7617,7 @@ export abstract class RemoteProcedures extends ProcedureCaller {
       dom,
       iothreadId,
       params: toTypedParams(params),
-      flags,
+      flags: flags | (await this.typedParamStringsFlag()),
     });
   }
 

@@ -4,7 +4,7 @@
  * field takes.
  */
 import type { ApiEnum, ApiEnumMember, LibvirtApi } from './api-xml.js';
-import { cWords, jsDoc, tsNameOfC } from './names.js';
+import { jsDoc, tsNameOfC } from './names.js';
 
 /**
  * TypeScript names that are not the C name without `vir`, and why: names the package had
@@ -41,17 +41,19 @@ function commonPrefix(names: readonly string[]): string {
 }
 
 /** What to strip from the members' C names: their common prefix, or for a single member the
- *  prefix its type's name suggests (virStorageVolUploadFlags: VIR_STORAGE_VOL_UPLOAD_). */
+ *  words its type's name starts with (virNWFilterDefineFlags: VIR_NWFILTER_DEFINE_). */
 function memberPrefix(e: ApiEnum, members: readonly ApiEnumMember[]): string {
   if (members.length > 1) return commonPrefix(members.map((m) => m.name));
-  const only = members[0]!.name;
-  const words = cWords(e.name.replace(/^vir/, '')).map((w) => w.toUpperCase());
-  while (words.length > 0) {
-    const prefix = `VIR_${words.join('_')}_`;
-    if (only.startsWith(prefix) && only.length > prefix.length) return prefix;
-    words.pop();
+  const typeWords = e.name.replace(/^vir/, '').toUpperCase();
+  const words = members[0]!.name.split('_').slice(1);
+  let prefix = 'VIR_';
+  let spelled = '';
+  for (const w of words.slice(0, -1)) {
+    if (!typeWords.startsWith(spelled + w)) break;
+    spelled += w;
+    prefix += `${w}_`;
   }
-  return 'VIR_';
+  return prefix;
 }
 
 function memberKey(e: ApiEnum, m: ApiEnumMember, prefix: string): string {
@@ -162,4 +164,29 @@ export const TYPED_PARAM_FIELD_TYPES: ReadonlyMap<string, TypedParameterType> = 
 ${[...fields].map(([f, t]) => `  ['${f}', ${t}],`).join('\n')}
 ]);
 `;
+}
+
+/**
+ * virDrvFeature, from the source's src/libvirt_internal.h: what a client asks the daemon with
+ * CONNECT_SUPPORTS_FEATURE. Not public API, so not in libvirt-api.xml; each member follows its
+ * comment, `VIR_DRV_FEATURE_NAME = N,`.
+ */
+export function emitDrvFeatures(header: string): string {
+  const body = /typedef enum \{([\s\S]*?)\} virDrvFeature;/.exec(header)?.[1];
+  if (body === undefined) throw new Error('libvirt_internal.h: no virDrvFeature');
+  const members = [...body.matchAll(/\/\*([\s\S]*?)\*\/\s*VIR_DRV_FEATURE_(\w+)\s*=\s*(\d+)/g)].map(
+    (m) => {
+      const about = m[1]!
+        .replace(/^\s*\*\s?/gm, '')
+        .replace(/\s+/g, ' ')
+        .trim();
+      return `${jsDoc([about], '  ')}  ${m[2]}: ${m[3]},`;
+    },
+  );
+  if (members.length < 10) throw new Error('libvirt_internal.h: virDrvFeature has too few members');
+  return `${jsDoc([
+    'Driver features a client asks the daemon about (CONNECT_SUPPORTS_FEATURE): `virDrvFeature`',
+    "in libvirt's src/libvirt_internal.h, private to libvirt (the RPC layer answers the PROGRAM_*",
+    'ones itself, the driver the others).',
+  ])}export const DrvFeature = {\n${members.join('\n')}\n} as const;\n`;
 }

@@ -7,7 +7,9 @@
  * - src/remote/remote_protocol.x of the libvirt source: the wire layout of every procedure,
  *   compiled by @tsvirt/xdr's xdrgen, and the procedures' numbers and annotations;
  * - libvirt-api.xml (Debian's libvirt-dev): the C API's enums, flags and error codes with
- *   their documentation, and each C function's documentation and flag types.
+ *   their documentation, and each C function's documentation and flag types;
+ * - src/libvirt_internal.h of the source: virDrvFeature, the features CONNECT_SUPPORTS_FEATURE
+ *   asks about (private to libvirt, so not in libvirt-api.xml).
  * Outputs, in src/ (or DIR): protocol/remote.generated.ts, protocol/procedures.generated.ts,
  * constants.generated.ts, events.generated.ts, methods.generated.ts.
  */
@@ -17,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
 import { type Declaration, type Value, emitTypeScript, parseXdr } from '@tsvirt/xdr/xdrgen';
 import { headerConstants, readLibvirtApi } from './api-xml.js';
-import { emitConstants, enumModels } from './constants.js';
+import { emitConstants, emitDrvFeatures, enumModels } from './constants.js';
 import { emitEvents, unusedEventMessages } from './events.js';
 import { MethodWriter, NOT_GENERATED } from './methods.js';
 import { camelOfField, camelOfSnake } from './names.js';
@@ -159,8 +161,10 @@ import { fromTypedParams, type TypedParams } from './typed-params.js';
 
 ${events.code}`;
 
+const internalHeader = readFileSync(join(values.source, 'src/libvirt_internal.h'), 'utf8');
 const constantsModule = `${header}/* eslint-disable */
-${emitConstants(api, enums)}`;
+${emitConstants(api, enums)}
+${emitDrvFeatures(internalHeader)}`;
 
 const coverage = {
   procedures: protocol.procedures.length,

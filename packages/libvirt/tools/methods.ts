@@ -107,6 +107,17 @@ export class MethodWriter {
     if (f.name === 'autostart' && wireType === 'number') {
       return { ...base, type: 'boolean', wire: `${name} ? 1 : 0` };
     }
+    if (f.name === 'flags' && doc.includes('virTypedParameterFlags')) {
+      // As libvirt's C library does: typed parameters may be strings when the daemon says so.
+      const enums = this.enumsIn(doc);
+      enums.forEach((e) => this.enumsUsed.add(e));
+      return {
+        ...base,
+        type: `Flags<${enums.join(' | ')}>`,
+        wire: `${name} | (await this.typedParamStringsFlag())`,
+        optional: last,
+      };
+    }
     if (wireType === 'number') {
       const enums = this.enumsIn(doc);
       if (enums.length > 0) {

@@ -2,10 +2,15 @@
 
 /**
  * The words of a C name in PascalCase, acronyms kept together:
- * `DomainGetXMLDesc` → Domain Get XML Desc, `NWFilterLookupByName` → NW Filter Lookup By Name.
+ * `DomainGetXMLDesc` → Domain Get XML Desc, `NWFilterLookupByName` → NW Filter Lookup By Name,
+ * `GetCPUsInfo` → Get CPUs Info.
  */
 export function cWords(name: string): string[] {
-  return name.match(/[A-Z]+(?=[A-Z][a-z])|[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+/g) ?? [];
+  return (
+    name.match(
+      /[A-Z]{2,}s(?![a-z])|[A-Z]+(?=[A-Z][a-z])|[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+/g,
+    ) ?? []
+  );
 }
 
 const capital = (w: string): string => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase();
