@@ -41,7 +41,9 @@ export class LibvirtStream extends Duplex implements StreamSink {
     /** Whether the stream carries holes (it is then in object mode). */
     readonly sparse = false,
   ) {
-    super({ allowHalfOpen: true, objectMode: sparse });
+    // The writable side is in object mode either way, so that a StreamHole written to a
+    // stream that is not sparse is an error of the stream (Node would throw it at the writer).
+    super({ allowHalfOpen: true, readableObjectMode: sparse, writableObjectMode: true });
     // The daemon can end a stream with an error at any moment, even before the caller has
     // the stream in hand (an error packet right behind the reply that opened it). That
     // must never crash the process as an unhandled 'error' event: the error is kept
@@ -147,14 +149,20 @@ export class LibvirtStream extends Duplex implements StreamSink {
   }
 
   override _write(
-    chunk: Buffer | StreamHole,
-    _encoding: BufferEncoding,
+    chunk: unknown,
+    encoding: BufferEncoding,
     callback: (err?: Error | null) => void,
   ): void {
-    void this.writeChunks(chunk).then(() => callback(), callback);
+    const data =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, encoding)
+        : chunk instanceof Uint8Array && !Buffer.isBuffer(chunk)
+          ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+          : chunk;
+    void this.writeChunks(data).then(() => callback(), callback);
   }
 
-  private async writeChunks(chunk: Buffer | StreamHole): Promise<void> {
+  private async writeChunks(chunk: unknown): Promise<void> {
     if (chunk instanceof StreamHole) {
       if (!this.sparse)
         throw new TypeError(`${this.procedure.name}: a hole in a stream that is not sparse`);
@@ -165,7 +173,9 @@ export class LibvirtStream extends Duplex implements StreamSink {
       return;
     }
     if (!Buffer.isBuffer(chunk)) {
-      throw new TypeError(`${this.procedure.name}: a stream takes Buffers and StreamHoles`);
+      throw new TypeError(
+        `${this.procedure.name}: a stream takes bytes (and StreamHoles when sparse)`,
+      );
     }
     for (let at = 0; at < chunk.byteLength; at += STREAM_CHUNK_MAX) {
       const data = chunk.subarray(at, at + STREAM_CHUNK_MAX);

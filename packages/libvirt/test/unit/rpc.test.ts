@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { XdrReader, XdrWriter, encode } from '@tsvirt/xdr';
-import { LibvirtError, LibvirtStream, LibvirtTransportError } from '../../src/index.js';
+import { LibvirtError, LibvirtStream, LibvirtTransportError, StreamHole } from '../../src/index.js';
 import { Proc } from '../../src/protocol/procedures.generated.js';
 import {
   type MessageHeader,
@@ -11,6 +11,7 @@ import {
   REMOTE_PROGRAM,
   messageHeader,
   messageError,
+  streamHole,
 } from '../../src/protocol/wire.js';
 import { RpcClient } from '../../src/rpc/client.js';
 import type { Transport } from '../../src/transport/transport.js';
@@ -273,7 +274,7 @@ void describe('RpcClient', () => {
 
 void describe('LibvirtStream', () => {
   /** A stream opened the way the connection opens one (the call has serial 1). */
-  function open(): {
+  function open(sparse = false): {
     peer: ScriptedPeer;
     stream: LibvirtStream;
     packet: (status: MessageStatus, body: string | Uint8Array) => Buffer;
@@ -281,7 +282,7 @@ void describe('LibvirtStream', () => {
   } {
     const peer = new ScriptedPeer();
     const rpc = new RpcClient(peer);
-    const stream = new LibvirtStream(rpc, { number: 208, name: 'STORAGE_VOL_UPLOAD' });
+    const stream = new LibvirtStream(rpc, { number: 208, name: 'STORAGE_VOL_UPLOAD' }, sparse);
     const vol = { pool: 'default', name: 'v', key: '/v' };
     const args = { vol, offset: 0n, length: 0n, flags: 0 };
     const { serial } = rpc.callWithStream(Proc.storageVolUpload, args, stream);
@@ -356,6 +357,67 @@ void describe('LibvirtStream', () => {
     peer.feed(packet(MessageStatus.VIR_NET_ERROR, body));
     const e = await failed;
     assert.ok(e instanceof LibvirtError && e.code === 38 && e.message === message);
+  });
+
+  void it('a sparse stream sends a hole as a STREAM_HOLE packet, in order with the data', async () => {
+    const { peer, stream, packet } = open(true);
+    stream.write(Buffer.from('ab'));
+    stream.write(new StreamHole(1n << 33n));
+    stream.write(Buffer.from('cd'));
+    const done = stream.finish();
+    await tick();
+    const sent = peer.sent.filter(
+      (p) => p.header.serial === 1 && p.header.type !== MessageType.VIR_NET_CALL,
+    );
+    assert.deepEqual(
+      sent.map((p) => [p.header.type, p.header.status]),
+      [
+        [MessageType.VIR_NET_STREAM, MessageStatus.VIR_NET_CONTINUE],
+        [MessageType.VIR_NET_STREAM_HOLE, MessageStatus.VIR_NET_CONTINUE],
+        [MessageType.VIR_NET_STREAM, MessageStatus.VIR_NET_CONTINUE],
+        [MessageType.VIR_NET_STREAM, MessageStatus.VIR_NET_OK],
+      ],
+    );
+    // virNetStreamHole: hyper length, unsigned int flags.
+    assert.equal(sent[1]!.body.toString('hex'), '0000000200000000' + '00000000');
+    peer.feed(packet(MessageStatus.VIR_NET_OK, ''));
+    await done;
+  });
+
+  void it('a hole from the daemon is read as a StreamHole between the data', async () => {
+    const { peer, stream, packet } = open(true);
+    const hole = ScriptedPeer.packet(
+      {
+        prog: REMOTE_PROGRAM,
+        vers: 1,
+        proc: 208,
+        type: MessageType.VIR_NET_STREAM_HOLE,
+        serial: 1,
+        status: MessageStatus.VIR_NET_CONTINUE,
+      },
+      encode(streamHole, { length: 4096n, flags: 0 }),
+    );
+    peer.feed(
+      Buffer.concat([
+        packet(MessageStatus.VIR_NET_CONTINUE, 'x'),
+        hole,
+        packet(MessageStatus.VIR_NET_CONTINUE, 'y'),
+        packet(MessageStatus.VIR_NET_CONTINUE, ''),
+      ]),
+    );
+    const chunks: (Buffer | StreamHole)[] = [];
+    for await (const c of stream) chunks.push(c as Buffer | StreamHole);
+    assert.deepEqual(
+      chunks.map((c) => (c instanceof StreamHole ? c.length : c.toString())),
+      ['x', 4096n, 'y'],
+    );
+  });
+
+  void it('a hole written to a stream that is not sparse fails the stream, not the process', async () => {
+    const { stream } = open();
+    const failed = new Promise<unknown>((resolve) => stream.on('error', resolve));
+    stream.write(new StreamHole(10n));
+    assert.match(String(await failed), /STORAGE_VOL_UPLOAD: a hole in a stream that is not sparse/);
   });
 
   void it('abort tells the daemon and ends the stream locally', async () => {
