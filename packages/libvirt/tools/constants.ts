@@ -117,22 +117,47 @@ function enumCode(e: EnumModel): string {
   );
 }
 
-const TYPED_PARAM_TYPES = ['INT', 'UINT', 'LLONG', 'ULLONG', 'DOUBLE', 'BOOLEAN', 'STRING'];
+/** How libvirt's documentation names a typed parameter's type, to virTypedParameterType. */
+const TYPE_WORDS: Readonly<Record<string, number>> = {
+  int: 1,
+  uint: 2,
+  'unsigned int': 2,
+  llong: 3,
+  'long long': 3,
+  ullong: 4,
+  'unsigned long long': 4,
+  double: 5,
+  boolean: 6,
+  bool: 6,
+  string: 7,
+};
+const TYPED_PARAM_CONSTANTS = ['INT', 'UINT', 'LLONG', 'ULLONG', 'DOUBLE', 'BOOLEAN', 'STRING'];
+
+/** The types a macro's documentation gives its field: "as VIR_TYPED_PARAM_ULLONG", "as a uint". */
+function documentedTypes(info: string): Set<number> {
+  const found = new Set<number>();
+  for (const m of info.matchAll(/VIR_TYPED_PARAMS?_([A-Z]+)\b/g)) {
+    const t = TYPED_PARAM_CONSTANTS.indexOf(m[1]!) + 1;
+    if (t > 0) found.add(t);
+  }
+  const words = Object.keys(TYPE_WORDS)
+    .sort((a, b) => b.length - a.length)
+    .join('|');
+  for (const m of info.matchAll(new RegExp(`\\bas an? (${words})\\b`, 'gi'))) {
+    found.add(TYPE_WORDS[m[1]!.toLowerCase()]!);
+  }
+  return found;
+}
 
 /**
- * Typed parameter fields whose documentation names their type ("... as
- * VIR_TYPED_PARAM_ULLONG"), as field name → virTypedParameterType; a name documented with
- * two different types is left out.
+ * Typed parameter fields whose documentation names their type, as field name →
+ * virTypedParameterType; a name documented with two different types is left out.
  */
 function typedParamFields(api: LibvirtApi): Map<string, number> {
   const types = new Map<string, Set<number>>();
   for (const m of api.macros) {
     if (m.string === null) continue;
-    const found = new Set(
-      [...m.info.matchAll(/VIR_TYPED_PARAM_([A-Z]+)\b/g)]
-        .map((x) => TYPED_PARAM_TYPES.indexOf(x[1]!) + 1)
-        .filter((t) => t > 0),
-    );
+    const found = documentedTypes(m.info);
     if (found.size !== 1) continue;
     const set = types.get(m.string) ?? new Set<number>();
     for (const t of found) set.add(t);
@@ -157,8 +182,8 @@ ${errors.members.map((m) => `  [${m.value}, '${m.name}'],`).join('\n')}
 
 /**
  * The type libvirt's documentation gives a typed parameter field (the \`VIR_*_PARAM_*\` and
- * similar macros: "... as VIR_TYPED_PARAM_ULLONG"), by field name, for typed parameters given
- * as plain values. Fields documented with two different types are not listed.
+ * similar macros: "... as VIR_TYPED_PARAM_ULLONG", "... as a uint"), by field name, for typed
+ * parameters given as plain values. Fields documented with two different types are not listed.
  */
 export const TYPED_PARAM_FIELD_TYPES: ReadonlyMap<string, TypedParameterType> = new Map([
 ${[...fields].map(([f, t]) => `  ['${f}', ${t}],`).join('\n')}
