@@ -2,7 +2,13 @@
  * remote_protocol.x as the generator sees it: every procedure with its annotations, its
  * argument, return and event message structs, and the C function it implements.
  */
-import type { Declaration, Definition, Specification, TypeSpec } from '@tsvirt/xdr/xdrgen';
+import {
+  type Declaration,
+  type Definition,
+  PRIMITIVE_TS,
+  type Specification,
+  type TypeSpec,
+} from '@tsvirt/xdr/xdrgen';
 import type { ApiFunction, LibvirtApi } from './api-xml.js';
 import { camelOfSnake, camelOfWords, cWords, pascalOfSnake } from './names.js';
 
@@ -159,17 +165,7 @@ export class RemoteProtocol {
   private specType(t: TypeSpec, module: string): string {
     switch (t.kind) {
       case 'primitive':
-        return {
-          int: 'number',
-          uint: 'number',
-          hyper: 'bigint',
-          uhyper: 'bigint',
-          float: 'number',
-          double: 'number',
-          bool: 'boolean',
-          void: 'void',
-          quadruple: 'never',
-        }[t.name];
+        return PRIMITIVE_TS[t.name];
       case 'named': {
         if (t.name === 'remote_nonnull_string' || t.name === 'remote_uuid') return 'string';
         if (t.name === 'remote_string') return 'string | null';

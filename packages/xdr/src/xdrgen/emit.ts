@@ -50,7 +50,8 @@ function lowerFirst(name: string): string {
   return name[0]!.toLowerCase() + name.slice(1);
 }
 
-const PRIMITIVE_TS: Readonly<Record<PrimitiveName, string>> = {
+/** The TypeScript type of each XDR primitive (for generators that write their own declarations). */
+export const PRIMITIVE_TS: Readonly<Record<PrimitiveName, string>> = {
   int: 'number',
   uint: 'number',
   hyper: 'bigint',

@@ -5,7 +5,13 @@
 export type * from './ast.js';
 export { XdrSpecError, tokenize } from './lexer.js';
 export { parseXdr } from './parser.js';
-export { type EmitOptions, type Emitted, emitTypeScript, pascalCase } from './emit.js';
+export {
+  type EmitOptions,
+  type Emitted,
+  PRIMITIVE_TS,
+  emitTypeScript,
+  pascalCase,
+} from './emit.js';
 
 import { emitTypeScript, type EmitOptions } from './emit.js';
 import { parseXdr } from './parser.js';
