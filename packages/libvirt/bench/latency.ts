@@ -2,20 +2,37 @@
  * Node info + domain listing latency: this client against `virsh -c URI` for the same data,
  * over the unix socket and over ssh, on a test cluster node (127.0.17.x) with a few domains.
  *
- *   node packages/libvirt/dist/bench/latency.js [iterations]
+ *   node packages/libvirt/dist/bench/latency.js [iterations] [--before DIR]
  *
+ * `--before DIR` also measures another build of this package (DIR is its package directory,
+ * built: e.g. main's, to see what a change does) in the same run against the same node.
  * "cold" is what a command line tool pays: connect, ask, close (virsh: one process running
  * `nodeinfo; list --all`). "warm" reuses one open connection (virsh has no equivalent; shown
  * against virsh's cold figure because that is the alternative a user has).
  */
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
 import { tinyGuestXml } from '@tsvirt/testcluster';
 import { type LibvirtConnection, connect } from '../src/index.js';
 import { sshOptions, startTestCluster } from '../test/support/cluster.js';
 
 const run = promisify(execFile);
-const iterations = Number(process.argv[2] ?? 15);
+const { values, positionals } = parseArgs({
+  options: { before: { type: 'string' } },
+  allowPositionals: true,
+});
+const iterations = Number(positionals[0] ?? 15);
+
+/** What the bench needs of a client, so that another build of it can be measured too. */
+type Client = Pick<LibvirtConnection, 'getNodeInfo' | 'listAllDomains' | 'close'>;
+type Connect = (...args: Parameters<typeof connect>) => Promise<Client>;
+const clients: [string, Connect][] = [['ours', connect]];
+if (values.before !== undefined) {
+  const entry = pathToFileURL(resolve(values.before, 'dist/src/index.js')).href;
+  clients.unshift(['before', ((await import(entry)) as { connect: Connect }).connect]);
+}
 
 async function timeMs(f: () => Promise<unknown>): Promise<number> {
   const t = process.hrtime.bigint();
@@ -31,7 +48,7 @@ async function median(f: () => Promise<unknown>): Promise<number> {
   return samples[Math.floor(samples.length / 2)]!;
 }
 
-async function nodeInfoAndList(conn: LibvirtConnection): Promise<void> {
+async function nodeInfoAndList(conn: Client): Promise<void> {
   const [info, domains] = await Promise.all([conn.getNodeInfo(), conn.listAllDomains()]);
   if (info.cpus < 1 || domains.length < 3) throw new Error('unexpected answer');
 }
@@ -53,27 +70,30 @@ try {
     ['ssh', node.uri, sshOptions(cluster), node.virshUri],
   ] as const) {
     const virsh = await median(() => run('virsh', ['-c', virshUri, 'nodeinfo; list --all']));
-    const cold = await median(async () => {
-      const conn = await connect(ourUri, options);
-      await nodeInfoAndList(conn);
+    for (const [client, connectWith] of clients) {
+      const cold = await median(async () => {
+        const conn = await connectWith(ourUri, options);
+        await nodeInfoAndList(conn);
+        await conn.close();
+      });
+      const conn = await connectWith(ourUri, options);
+      const warm = await median(() => nodeInfoAndList(conn));
       await conn.close();
-    });
-    const conn = await connect(ourUri, options);
-    const warm = await median(() => nodeInfoAndList(conn));
-    await conn.close();
-    rows.push([
-      label,
-      virsh.toFixed(1),
-      cold.toFixed(1),
-      (virsh / cold).toFixed(2),
-      warm.toFixed(2),
-      (virsh / warm).toFixed(0),
-    ]);
+      rows.push([
+        label,
+        client,
+        virsh.toFixed(1),
+        cold.toFixed(1),
+        (virsh / cold).toFixed(2),
+        warm.toFixed(2),
+        (virsh / warm).toFixed(0),
+      ]);
+    }
   }
   console.log(
-    `node info + list of all domains, median of ${iterations} runs (ms); ratio = virsh time / ours`,
+    `node info + list of all domains, median of ${iterations} runs (ms); ratio = virsh time / the client's`,
   );
-  console.log(['transport', 'virsh', 'ours cold', 'ratio', 'ours warm', 'ratio'].join('\t'));
+  console.log(['transport', 'client', 'virsh', 'cold', 'ratio', 'warm', 'ratio'].join('\t'));
   for (const r of rows) console.log(r.join('\t'));
 } finally {
   await cluster.stop();
