@@ -11,7 +11,14 @@ import type { Cluster, OnlineSession } from './cluster.js';
 import { parseDomainXml, withDiskPaths, type DiskDevice } from './domain-xml.js';
 import { GuestError, isAbort, messageOf, OperationError } from './errors.js';
 import { findGuests, type GuestLocation } from './guests.js';
-import { ErrorCode, MigrateFlags, UndefineFlags } from '@tsvirt/libvirt';
+import {
+  ErrorCode,
+  MigrateFlags,
+  StorageVolDownloadFlags,
+  StorageVolInfoFlags,
+  StorageVolUploadFlags,
+  UndefineFlags,
+} from '@tsvirt/libvirt';
 import {
   libvirtErrorNumber,
   type DomainState,
@@ -52,11 +59,13 @@ export const LIVE_MIGRATION_FLAGS =
   MigrateFlags.UNDEFINE_SOURCE |
   MigrateFlags.NON_SHARED_DISK;
 
-/** A disk of the guest that is a libvirt volume on the source, with its size. */
+/** A disk of the guest that is a libvirt volume on the source, with the room it takes and
+ *  the length of its file (what a download of it spans, holes included). */
 interface SourceDisk {
   disk: DiskDevice & { source: string };
   vol: StorageVolRef;
   allocation: bigint;
+  physical: bigint;
 }
 
 async function sourceDisks(guest: GuestLocation, disks: DiskDevice[]): Promise<SourceDisk[]> {
@@ -70,8 +79,11 @@ async function sourceDisks(guest: GuestLocation, disks: DiskDevice[]): Promise<S
           `disk ${path} of ${guest.domain.name} is not a libvirt volume on ${guest.session.node.name}, so it cannot be copied; put it in a storage pool`,
         );
       });
-      const { allocation } = await api.getStorageVolInfo(vol);
-      return { disk: { ...disk, source: path }, vol, allocation };
+      const [{ allocation }, { allocation: physical }] = await Promise.all([
+        api.getStorageVolInfo(vol),
+        api.storageVolGetInfoFlags(vol, StorageVolInfoFlags.GET_PHYSICAL),
+      ]);
+      return { disk: { ...disk, source: path }, vol, allocation, physical };
     }),
   );
 }
@@ -337,7 +349,7 @@ async function moveOffline(
   const name = guest.domain.name;
   const pool = await ensureImagesPool(target.api, images);
   const moves = new Map<string, string>();
-  for (const { disk, vol, allocation } of disks) {
+  for (const { disk, vol, physical } of disks) {
     events.onStep?.(`copying ${disk.source} to ${target.node.name}`);
     const entry: UndoEntry = {
       node: target.node.name,
@@ -348,9 +360,20 @@ async function moveOffline(
     const targetVol = await undo.track(entry, () =>
       target.api.createStorageVolXml(pool, emptyVolumeXml(vol.name), 0),
     );
-    const from = await source.downloadStorageVol(vol, 0n, 0n, 0);
-    const to = await target.api.uploadStorageVol(targetVol, 0n, 0n, 0);
-    await copyStream(from, to, allocation, events.onProgress, signal);
+    // Sparse both ways: the holes of the disk are not sent and stay holes on the target.
+    const from = await source.downloadStorageVol(
+      vol,
+      0n,
+      0n,
+      StorageVolDownloadFlags.SPARSE_STREAM,
+    );
+    const to = await target.api.uploadStorageVol(
+      targetVol,
+      0n,
+      0n,
+      StorageVolUploadFlags.SPARSE_STREAM,
+    );
+    await copyStream(from, to, physical, events.onProgress, signal);
     moves.set(disk.source, await target.api.getStorageVolPath(targetVol));
   }
   signal?.throwIfAborted();

@@ -51,6 +51,7 @@ export type NodeApi = Pick<
   | 'lookupStorageVolByName'
   | 'getStorageVolPath'
   | 'getStorageVolInfo'
+  | 'storageVolGetInfoFlags'
   | 'deleteStorageVol'
   | 'uploadStorageVol'
   | 'downloadStorageVol'

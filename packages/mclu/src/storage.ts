@@ -1,8 +1,7 @@
 // Guest disks on the nodes: a libvirt directory pool over the configured images directory
 // (created when the node has none), volumes in it, and bytes moved through libvirt streams,
 // so that no file transfer tool is needed beside the libvirt connection.
-import { ErrorCode } from '@tsvirt/libvirt';
-import { createReadStream } from 'node:fs';
+import { ErrorCode, StorageVolUploadFlags, StreamHole, readSparseFile } from '@tsvirt/libvirt';
 import { stat } from 'node:fs/promises';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -91,8 +90,9 @@ export async function deleteVolumeIfPresent(
 }
 
 /** Copies a readable into a writable (a libvirt stream: the daemon then confirms the end),
- *  reporting progress. Every error of either side, or an abort, fails the copy and
- *  destroys both streams (a libvirt stream is then aborted on the daemon's side). */
+ *  reporting progress. The chunks may be Buffers and StreamHoles (sparse streams): a hole
+ *  counts as done as soon as it is passed. Every error of either side, or an abort, fails
+ *  the copy and destroys both streams (a libvirt stream is then aborted on the daemon's side). */
 export async function copyStream(
   source: Readable,
   sink: Writable,
@@ -102,8 +102,9 @@ export async function copyStream(
 ): Promise<void> {
   let done = 0n;
   const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      done += BigInt(chunk.length);
+    objectMode: true,
+    transform(chunk: Buffer | StreamHole, _encoding, callback) {
+      done += chunk instanceof StreamHole ? chunk.length : BigInt(chunk.length);
       onProgress?.(done, total);
       callback(null, chunk);
     },
@@ -111,7 +112,8 @@ export async function copyStream(
   await pipeline(source, counter, sink, signal === undefined ? {} : { signal });
 }
 
-/** Uploads a local file into a volume that exists and is empty. */
+/** Uploads a local file into a volume that exists and is empty, as a sparse stream: its
+ *  holes are not sent and stay holes in the volume. */
 export async function uploadFile(
   api: NodeApi,
   vol: StorageVolRef,
@@ -120,6 +122,6 @@ export async function uploadFile(
   signal?: AbortSignal,
 ): Promise<void> {
   const bytes = BigInt((await stat(file)).size);
-  const stream = await api.uploadStorageVol(vol, 0n, bytes, 0);
-  await copyStream(createReadStream(file), stream, bytes, onProgress, signal);
+  const stream = await api.uploadStorageVol(vol, 0n, bytes, StorageVolUploadFlags.SPARSE_STREAM);
+  await copyStream(readSparseFile(file), stream, bytes, onProgress, signal);
 }

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync, truncateSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -370,7 +371,18 @@ void describe('mclu on a real cluster', { timeout: 20 * 60_000 }, () => {
     assert.equal(existsSync(join(node('node2').imagesDir, 'g1.qcow2')), true);
   });
 
-  void test('migrate a stopped guest offline: definition and disk move, and it boots there', async () => {
+  void test('migrate a stopped guest offline: definition and disk move, holes and all, and it boots there', async (t) => {
+    // 64 MiB of hole after the image's end (qemu does not mind), which the copy must keep a
+    // hole: a copy that is not sparse writes it out as zeros.
+    const source = join(node('node2').imagesDir, 'g1.qcow2');
+    truncateSync(source, statSync(source).size + 64 * 2 ** 20);
+    const original = { size: statSync(source).size, used: statSync(source).blocks * 512 };
+    const sha256 = async (path: string): Promise<string> =>
+      createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex');
+    const sourceSum = await sha256(source);
+
     const out = await ok('migrate', 'g1', 'node3');
     assert.match(out, /migrated g1 \(offline\) from node2 to node3; now shut off/);
     assert.equal((await virshGuests(node('node2'))).has('g1'), false, 'g1 still defined on node2');
@@ -379,6 +391,17 @@ void describe('mclu on a real cluster', { timeout: 20 * 60_000 }, () => {
       existsSync(join(node('node2').imagesDir, 'g1.qcow2')),
       false,
       'source disk left behind',
+    );
+    const copy = join(node('node3').imagesDir, 'g1.qcow2');
+    assert.equal(statSync(copy).size, original.size);
+    assert.equal(await sha256(copy), sourceSum);
+    const used = statSync(copy).blocks * 512;
+    assert.ok(
+      used <= original.used + 2 ** 20,
+      `the copy takes ${used} bytes, the source ${original.used}`,
+    );
+    t.diagnostic(
+      `disk of ${original.size} bytes, ${original.used} used on node2, ${used} on node3`,
     );
     // The copied disk is a sound image: the guest boots from it on node3.
     await ok('start', 'g1');

@@ -10,7 +10,7 @@ import type {
   StoragePoolRef,
   StorageVolRef,
 } from '../../src/node-api.js';
-import { DOMAIN_STATES, ListNetworksFlags, type NetworkRef } from '@tsvirt/libvirt';
+import { DOMAIN_STATES, ListNetworksFlags, type NetworkRef, StreamHole } from '@tsvirt/libvirt';
 import { child, parseXml, text } from '../../src/xml.js';
 
 export class FakeLibvirtError extends Error {
@@ -266,15 +266,21 @@ export class FakeNode implements NodeApi {
     const size = BigInt(Buffer.concat(this.volumes.get(vol.key)?.bytes ?? []).length);
     return Promise.resolve({ type: 0, capacity: size, allocation: size });
   }
+  storageVolGetInfoFlags(vol: StorageVolRef) {
+    return this.getStorageVolInfo(vol);
+  }
   deleteStorageVol(vol: StorageVolRef): Promise<void> {
     this.calls.push(`delete vol ${vol.name}`);
     this.volumes.delete(vol.key);
     return Promise.resolve();
   }
   uploadStorageVol(vol: StorageVolRef): Promise<LibvirtStream> {
-    const stream = new PassThrough() as unknown as LibvirtStream;
+    // Object mode, as a sparse stream is: Buffers, and StreamHoles kept as their zeros.
+    const stream = new PassThrough({ objectMode: true }) as unknown as LibvirtStream;
     const target = this.volumes.get(vol.key);
-    stream.on('data', (b: Buffer) => target?.bytes.push(b));
+    stream.on('data', (chunk: Buffer | StreamHole) =>
+      target?.bytes.push(chunk instanceof StreamHole ? Buffer.alloc(Number(chunk.length)) : chunk),
+    );
     stream.finish = () =>
       new Promise<void>((resolve) =>
         stream.writableFinished ? resolve() : stream.once('finish', () => resolve()),
