@@ -5,7 +5,9 @@
  *   node packages/libvirt/dist/bench/latency.js [iterations] [--before DIR]
  *
  * `--before DIR` also measures another build of this package (DIR is its package directory,
- * built: e.g. main's, to see what a change does) in the same run against the same node.
+ * built: e.g. main's, to see what a change does) in the same run against the same node, the
+ * two taking turns sample by sample.
+ *
  * "cold" is what a command line tool pays: connect, ask, close (virsh: one process running
  * `nodeinfo; list --all`). "warm" reuses one open connection (virsh has no equivalent; shown
  * against virsh's cold figure because that is the alternative a user has).
@@ -40,12 +42,15 @@ async function timeMs(f: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
-async function median(f: () => Promise<unknown>): Promise<number> {
-  await f(); // warm-up: page cache, ssh master key exchange paths...
-  const samples: number[] = [];
-  for (let i = 0; i < iterations; i++) samples.push(await timeMs(f));
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
+/** The median time of each task, the tasks taking turns in every round, so that a change in
+ *  the machine's load (it is shared) falls on all of them alike. */
+async function medians(tasks: (() => Promise<unknown>)[]): Promise<number[]> {
+  for (const task of tasks) await task(); // warm-up: page cache, ssh master key exchange...
+  const samples = tasks.map((): number[] => []);
+  for (let i = 0; i < iterations; i++) {
+    for (const [k, task] of tasks.entries()) samples[k]!.push(await timeMs(task));
+  }
+  return samples.map((s) => s.sort((a, b) => a - b)[Math.floor(s.length / 2)]!);
 }
 
 async function nodeInfoAndList(conn: Client): Promise<void> {
@@ -69,24 +74,26 @@ try {
     ['unix', node.unixUri, {}, node.unixUri],
     ['ssh', node.uri, sshOptions(cluster), node.virshUri],
   ] as const) {
-    const virsh = await median(() => run('virsh', ['-c', virshUri, 'nodeinfo; list --all']));
-    for (const [client, connectWith] of clients) {
-      const cold = await median(async () => {
+    const [virsh, ...cold] = await medians([
+      () => run('virsh', ['-c', virshUri, 'nodeinfo; list --all']),
+      ...clients.map(([, connectWith]) => async () => {
         const conn = await connectWith(ourUri, options);
         await nodeInfoAndList(conn);
         await conn.close();
-      });
-      const conn = await connectWith(ourUri, options);
-      const warm = await median(() => nodeInfoAndList(conn));
-      await conn.close();
+      }),
+    ]);
+    const open = await Promise.all(clients.map(([, connectWith]) => connectWith(ourUri, options)));
+    const warm = await medians(open.map((conn) => () => nodeInfoAndList(conn)));
+    await Promise.all(open.map((conn) => conn.close()));
+    for (const [k, [client]] of clients.entries()) {
       rows.push([
         label,
         client,
-        virsh.toFixed(1),
-        cold.toFixed(1),
-        (virsh / cold).toFixed(2),
-        warm.toFixed(2),
-        (virsh / warm).toFixed(0),
+        virsh!.toFixed(1),
+        cold[k]!.toFixed(1),
+        (virsh! / cold[k]!).toFixed(2),
+        warm[k]!.toFixed(2),
+        (virsh! / warm[k]!).toFixed(0),
       ]);
     }
   }
