@@ -13,7 +13,9 @@ export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.u
 
 /** A template for tests: fast (qemu-img create), and slow or hanging on demand through its
  *  environment (FAULT_PROBE_SLEEP, FAULT_BUILD_SLEEP); with FAULT_PIDS it records the pids
- *  of its build and of the child it waits for, so that a test can check they are gone. */
+ *  of its build and of the child it waits for, so that a test can check they are gone. Its
+ *  disk is written out (preallocation=full), not a hole: uploads are sparse, and the fault
+ *  tests need an upload that moves the whole size, to catch it in the middle. */
 export const FAULT_TEMPLATE = `#!/bin/sh
 case "$1" in
   probe) [ -n "\${FAULT_PROBE_SLEEP:-}" ] && sleep "$FAULT_PROBE_SLEEP"; echo hello ;;
@@ -26,7 +28,7 @@ case "$1" in
       [ -n "\${FAULT_PIDS:-}" ] && echo $! >> "$FAULT_PIDS"
       wait
     fi
-    qemu-img create -q -f "$format" "$output" "\${size:-4M}" ;;
+    qemu-img create -q -f "$format" -o preallocation=full "$output" "\${size:-4M}" ;;
   *) exit 2 ;;
 esac
 `;
