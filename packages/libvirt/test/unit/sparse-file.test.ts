@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import {
   closeSync,
+  ftruncateSync,
   mkdtempSync,
   openSync,
   readFileSync,
@@ -10,7 +11,6 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
