@@ -125,7 +125,7 @@ ${callable
 // --- events, methods ---
 
 const events = emitEvents(protocol, api, enums);
-const writer = new MethodWriter(protocol, api, enums);
+const writer = new MethodWriter(protocol, enums);
 const methods = callable.map((p) => ({ p, code: writer.method(p) }));
 const generated = methods.filter((m) => m.code !== null);
 const enumsUsed = [...new Set([...writer.enumsUsed, ...events.enumsUsed])].sort();

@@ -5,7 +5,7 @@
  * one-field reply, booleans for the is/has/autostart answers, typed parameters as a Map, the
  * list of a list-all call), and libvirt's documentation of the C function.
  */
-import type { ApiArg, LibvirtApi } from './api-xml.js';
+import type { ApiArg } from './api-xml.js';
 import type { EnumModel } from './constants.js';
 import { camelOfField, camelOfSnake, jsDoc, parameterName } from './names.js';
 import type { Field, RemoteProcedure, RemoteProtocol } from './protocol.js';
@@ -71,10 +71,8 @@ export class MethodWriter {
 
   constructor(
     private readonly protocol: RemoteProtocol,
-    api: LibvirtApi,
     enums: readonly EnumModel[],
   ) {
-    void api;
     this.enumsByC = new Map(enums.map((e) => [e.cName, e]));
   }
 
