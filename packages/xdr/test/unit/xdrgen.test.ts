@@ -7,6 +7,10 @@ import { type Codec, XdrError, decode, encode } from '../../src/index.js';
 import { XdrSpecError, compileXdr, parseXdr } from '../../src/xdrgen/index.js';
 import { loadGenerated, typeCheck, xdrModule } from '../support/generated.js';
 
+// A whole TypeScript program with its standard library takes minutes under qemu-user, and
+// type-checking does not depend on the CPU: the host's run is the check.
+const emulated = process.env['TSVIRT_EMULATED'];
+
 const work = mkdtempSync(join(tmpdir(), 'xdrgen-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -196,7 +200,7 @@ void describe('xdrgen: declarations', () => {
     const value = { theId: '10.11.12.13', label: [1, 2, 3], plainCount: -1 };
     assert.equal(hex(encode(thing, value)), '0a0b0c0d' + '000000010000000200000003' + 'ffffffff');
     assert.deepEqual(decode(thing, encode(thing, value)), value);
-    assert.deepEqual(typeCheck(work, { 'override.ts': code }), []);
+    if (emulated === undefined) assert.deepEqual(typeCheck(work, { 'override.ts': code }), []);
     assert.throws(
       () => compileXdr('struct s { int a_b; int aB; };', { xdrModule, ...options }),
       /struct s: two fields are named aB in TypeScript/,
@@ -274,9 +278,6 @@ void describe('xdrgen: declarations', () => {
     assert.equal(v1.procedures['CALC_NULL']!.args.name, 'void');
   });
 
-  // A whole TypeScript program with its standard library takes minutes under qemu-user, and
-  // type-checking does not depend on the CPU: the host's run is the check.
-  const emulated = process.env['TSVIRT_EMULATED'];
   void it(
     'writes code that type-checks under the strictest settings',
     {
