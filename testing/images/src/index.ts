@@ -3,8 +3,9 @@
 // only the first test run on a machine pays the minutes it takes.
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { assembleDisk } from '@tsvirt/builder';
 import { cached } from './cache.js';
-import { assembleDisk, fstabFor, layoutFacts, type LayoutFacts } from './disk.js';
+import { diskPlan, fstabFor, layoutFacts, type LayoutFacts } from './disk.js';
 import { imageKey, normalizeRecipe, type DebianImageOptions, type DebianRecipe } from './recipe.js';
 import { imageTree } from './rootfs.js';
 
@@ -39,8 +40,8 @@ export async function debianImage(options: DebianImageOptions = {}): Promise<Deb
     mkdirSync(temp);
     const work = join(temp, 'work');
     mkdirSync(work);
-    const tree = await imageTree(recipe, { fstab: fstabFor(recipe, facts) }, work);
-    await assembleDisk(recipe, facts, tree.tar, join(temp, DISK));
+    const tree = await imageTree(recipe, fstabFor(recipe, facts), work);
+    await assembleDisk(tree.tar, join(temp, DISK), diskPlan(recipe, facts));
     rmSync(work, { recursive: true, force: true });
     writeFileSync(join(temp, INFO), JSON.stringify({ kernelVersion: tree.kernelVersion }));
   });

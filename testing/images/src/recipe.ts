@@ -2,31 +2,14 @@
 // share one cached image; any change to the recipe (or to RECIPE_VERSION, bumped when the
 // way images are made changes) gives a new key.
 import { createHash } from 'node:crypto';
+import { debian12TreeKey, type DiskLayout } from '@tsvirt/builder';
 
 /** Bump when the build steps change without the options changing. */
 export const RECIPE_VERSION = 1;
 
-/** The Debian release and what debootstrap puts in every image. */
-export const SUITE = 'bookworm';
-export const BASE_PACKAGES = [
-  'linux-image-amd64',
-  'systemd-sysv',
-  'initramfs-tools',
-  'grub-pc',
-  'lvm2',
-  'e2fsprogs',
-  'udev',
-  'kmod',
-  'ifupdown',
-  'isc-dhcp-client',
-] as const;
-
-/**
- * - `mbr-ext4`: an MBR disk with one ext4 partition holding the whole root (`/dev/sda1`).
- * - `gpt-lvm`: a GPT disk with a BIOS boot partition, `/boot` on ext4 (`/dev/sda2`) and the
- *   root on an LVM logical volume (`/dev/debian-vg/root`, the PV is `/dev/sda3`).
- */
-export type DebianLayout = 'mbr-ext4' | 'gpt-lvm';
+/** The builder's disk layouts: `mbr-ext4` (root on `/dev/sda1`) or `gpt-lvm` (BIOS boot
+ *  partition, `/boot` on `/dev/sda2`, root on the LVM volume `/dev/debian-vg/root`). */
+export type DebianLayout = DiskLayout;
 
 export interface DebianImageOptions {
   /** Default `mbr-ext4`. */
@@ -75,19 +58,7 @@ function hash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 }
 
-/** Key of the debootstrap tree: only what debootstrap is asked for. */
-export function baseKey(recipe: DebianRecipe): string {
-  return hash({ RECIPE_VERSION, SUITE, BASE_PACKAGES, extra: recipe.extraPackages });
-}
-
-/** Key of the finished disk. */
+/** Key of the finished disk: the builder's Debian 12 tree it starts from, and the recipe. */
 export function imageKey(recipe: DebianRecipe): string {
-  return hash({ RECIPE_VERSION, base: baseKey(recipe), recipe });
-}
-
-/** A UUID derived from the image key, so that a rebuilt image is the same image. */
-export function stableUuid(key: string, what: string): string {
-  const h = createHash('sha256').update(`${key}:${what}`).digest('hex');
-  const variant = ((parseInt(h[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return hash({ RECIPE_VERSION, base: debian12TreeKey(recipe.extraPackages), recipe });
 }
