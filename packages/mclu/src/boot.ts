@@ -23,8 +23,10 @@ import {
   uploadFile,
   type ProgressCallback,
 } from './storage.js';
+import { userPublicKey } from './ssh-key.js';
 import {
   buildDisk,
+  checkBuild,
   findTemplate,
   queryTemplate,
   templateSearchPath,
@@ -41,6 +43,8 @@ export interface BootRequest {
   sizeBytes?: bigint | undefined;
   memoryBytes?: bigint | undefined;
   vcpus?: number | undefined;
+  /** Options for the template, virt-customize style, in order: `--install`, `nginx`... */
+  customizations?: readonly string[] | undefined;
   /** false for `build`: define the guest without starting it. */
   start: boolean;
 }
@@ -48,6 +52,8 @@ export interface BootRequest {
 export interface BootEvents {
   /** A step begins (for the user: "building the disk with template tiny"...). */
   onStep?: (text: string) => void;
+  /** A line of the template's progress while it builds the disk (its stderr). */
+  onTemplateOutput?: (line: string) => void;
   onUploadProgress?: ProgressCallback;
 }
 
@@ -69,6 +75,9 @@ export interface PreparedBoot {
   memoryBytes: bigint;
   vcpus: number;
   sizeBytes: bigint | null;
+  /** The user's ssh public key, passed to the template (`ssh_key`). */
+  sshKey: string | null;
+  customizations: readonly string[];
 }
 
 export interface BootResult {
@@ -83,7 +92,8 @@ export interface BootResult {
   hints: string[];
 }
 
-/** Checks what can be checked locally (name, sizes, the template and its answers). */
+/** Checks what can be checked locally (name, sizes, the template, its answers, and whether
+ *  it will build this guest). */
 export async function prepareBoot(
   config: McluConfig,
   request: BootRequest,
@@ -99,10 +109,23 @@ export async function prepareBoot(
   if (problem !== null) throw new UsageError(`--memory ${formatSize(memoryBytes)}: ${problem}`);
   const template = findTemplate(templateSearchPath(defaults.templates), request.template);
   events.onStep?.(`asking template ${template.name}`);
-  const answers = await queryTemplate(template, {
-    timeoutMs: defaults.templateTimeouts.questionsMs,
-    signal: control.signal,
-  });
+  const questions = { timeoutMs: defaults.templateTimeouts.questionsMs, signal: control.signal };
+  const answers = await queryTemplate(template, questions);
+  const sizeBytes = request.sizeBytes ?? defaults.sizeBytes;
+  const sshKey = userPublicKey(config);
+  const customizations = request.customizations ?? [];
+  await checkBuild(
+    template,
+    {
+      name,
+      format: defaults.format,
+      sizeBytes,
+      baseImage: answers.baseImage,
+      sshKey,
+      customizations,
+    },
+    questions,
+  );
   return {
     name,
     node,
@@ -111,7 +134,9 @@ export async function prepareBoot(
     answers,
     memoryBytes,
     vcpus: request.vcpus ?? defaults.vcpus,
-    sizeBytes: request.sizeBytes ?? defaults.sizeBytes,
+    sizeBytes,
+    sshKey,
+    customizations,
   };
 }
 
@@ -230,8 +255,14 @@ export async function bootGuest(
         output: local,
         sizeBytes: boot.sizeBytes,
         baseImage: boot.answers.baseImage,
+        sshKey: boot.sshKey,
+        customizations: boot.customizations,
       },
-      { timeoutMs: defaults.templateTimeouts.buildMs, signal },
+      {
+        timeoutMs: defaults.templateTimeouts.buildMs,
+        signal,
+        onStderrLine: events.onTemplateOutput,
+      },
     );
 
     step(`uploading the disk to ${node.name}`);

@@ -35,6 +35,9 @@ export interface Defaults {
   sshConnectionSharing: boolean;
   /** Where the control sockets live; null: the default (see ssh.ts). */
   sshControlDir: string | null;
+  /** The user's ssh public key for the guests templates make: a .pub file, or the key
+   *  itself; null: the newest ~/.ssh/id*.pub (see ssh-key.ts). */
+  sshKey: { file: string } | { key: string } | null;
 }
 
 export interface NodeConfig {
@@ -68,6 +71,7 @@ const DEFAULTS: Defaults = {
   templateTimeouts: { buildMs: 30 * 60_000, questionsMs: 30_000 },
   sshConnectionSharing: true,
   sshControlDir: null,
+  sshKey: null,
 };
 
 const DEFAULT_KEYS = [
@@ -85,6 +89,7 @@ const DEFAULT_KEYS = [
   'template_timeout',
   'ssh_connection_sharing',
   'ssh_control_dir',
+  'ssh_key',
 ] as const;
 const NODE_KEYS = ['host', 'mac', 'uri', 'wol_address'] as const;
 
@@ -369,6 +374,13 @@ class Checker {
       );
     if (t['ssh_control_dir'] !== undefined)
       d.sshControlDir = this.path(p, 'ssh_control_dir', t['ssh_control_dir']);
+    if (t['ssh_key'] !== undefined) {
+      const v = this.string(p, 'ssh_key', t['ssh_key']);
+      // The key itself ("ssh-ed25519 AAAA..."), or a file: ~/ is the home directory.
+      d.sshKey = /^(ssh|ecdsa|sk)-\S+\s/.test(v)
+        ? { key: v }
+        : { file: v.startsWith('~/') ? join(homedir(), v.slice(2)) : resolve(this.#dir, v) };
+    }
     return d;
   }
 

@@ -1,9 +1,10 @@
 // Templates: executables named NAME.template on a search path ([defaults] templates, then
-// $MCLU_PATH). mclu asks a template questions by running it with one argument; exit status
-// 2 means "I don't know that one" and mclu uses its default.
+// $MCLU_PATH, then the templates mclu ships). mclu asks a template questions by running it
+// with one argument; exit status 2 means "I don't know that one" and mclu uses its default.
 import { spawn } from 'node:child_process';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { messageOf, TemplateError } from './errors.js';
 import { checkTrustedPath } from './trust.js';
 
@@ -21,12 +22,15 @@ export interface TemplateAnswers {
 
 const DEFAULT_DISK_BUS = 'virtio';
 
+/** The templates that come with mclu (`debian-12`), searched last. */
+export const SHIPPED_TEMPLATES_DIR = fileURLToPath(new URL('../../templates', import.meta.url));
+
 export function templateSearchPath(
   configured: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): string[] {
   const fromEnv = (env['MCLU_PATH'] ?? '').split(':').filter((d) => d !== '');
-  return [...configured, ...fromEnv];
+  return [...configured, ...fromEnv, SHIPPED_TEMPLATES_DIR];
 }
 
 function isExecutableFile(path: string): boolean {
@@ -85,6 +89,8 @@ export interface TemplateRunOptions {
   timeoutMs: number;
   /** Stop it when this signal aborts (mclu interrupted). */
   signal?: AbortSignal | undefined;
+  /** Each line the template writes on stderr, as it comes (a build's progress). */
+  onStderrLine?: ((line: string) => void) | undefined;
 }
 
 /** Output kept per stream: the answers are short; of a build, the end is what tells why. */
@@ -120,13 +126,14 @@ class TemplateStopped extends Error {
 }
 
 /**
- * Runs the template with one argument in a process group of its own (a build may start
- * qemu, virt-builder, guestfish...: the whole group is stopped on a timeout or an abort,
- * and when mclu exits). Resolves with its status and output, rejects with TemplateStopped.
+ * Runs the template with its arguments (the question, and for `check` and `build` the
+ * customisations) in a process group of its own (a build may start qemu, virt-builder,
+ * guestfish...: the whole group is stopped on a timeout or an abort, and when mclu exits).
+ * Resolves with its status and output, rejects with TemplateStopped.
  */
 function runTemplate(
   template: Template,
-  arg: string,
+  args: readonly string[],
   env: NodeJS.ProcessEnv,
   options: TemplateRunOptions,
 ): Promise<RunResult> {
@@ -135,7 +142,7 @@ function runTemplate(
       reject(new TemplateStopped('aborted'));
       return;
     }
-    const child = spawn(template.path, [arg], {
+    const child = spawn(template.path, args, {
       env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -145,6 +152,15 @@ function runTemplate(
       child[name].setEncoding('utf8');
       child[name].on('data', (text: string) => {
         output[name] = (output[name] + text).slice(-OUTPUT_KEPT);
+      });
+    }
+    const onLine = options.onStderrLine;
+    if (onLine !== undefined) {
+      let partial = '';
+      child.stderr.on('data', (text: string) => {
+        const lines = (partial + text).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line.trim() !== '') onLine(line);
       });
     }
     let stopped: TemplateStopped | null = null;
@@ -192,7 +208,7 @@ function runTemplate(
 
 function stoppedError(
   template: Template,
-  arg: string,
+  question: string,
   error: TemplateStopped,
   timeoutMs: number,
   key: 'build' | 'questions',
@@ -203,7 +219,7 @@ function stoppedError(
   return new TemplateError(
     'TEMPLATE_FAILED',
     template.name,
-    `\`${template.path} ${arg}\` did not finish within ${limit} (template_timeout.${key} in mclu.conf) and was stopped; raise [defaults] template_timeout = { ${key} = SECONDS } if it needs longer`,
+    `\`${template.path} ${question}\` did not finish within ${limit} (template_timeout.${key} in mclu.conf) and was stopped; raise [defaults] template_timeout = { ${key} = SECONDS } if it needs longer`,
   );
 }
 
@@ -211,7 +227,7 @@ function stoppedError(
  *  or an abort into the error to report. */
 async function run(
   template: Template,
-  arg: string,
+  [question, ...customizations]: [string, ...string[]],
   env: NodeJS.ProcessEnv,
   options: TemplateRunOptions,
   key: 'build' | 'questions',
@@ -222,10 +238,10 @@ async function run(
     throw new TemplateError('TEMPLATE_FAILED', template.name, messageOf(error));
   }
   try {
-    return await runTemplate(template, arg, env, options);
+    return await runTemplate(template, [question, ...customizations], env, options);
   } catch (error) {
     if (error instanceof TemplateStopped)
-      throw stoppedError(template, arg, error, options.timeoutMs, key);
+      throw stoppedError(template, question, error, options.timeoutMs, key);
     throw error;
   }
 }
@@ -238,7 +254,7 @@ async function query(
   question: string,
   options: TemplateRunOptions,
 ): Promise<string | null> {
-  const result = await run(template, question, process.env, options, 'questions');
+  const result = await run(template, [question], process.env, options, 'questions');
   if (result.code === 2) return null;
   if (result.code !== 0) {
     throw new TemplateError(
@@ -255,7 +271,7 @@ export async function queryTemplate(
   template: Template,
   options: TemplateRunOptions = { timeoutMs: DEFAULT_QUESTION_TIMEOUT_MS },
 ): Promise<TemplateAnswers> {
-  const probe = await run(template, 'probe', process.env, options, 'questions');
+  const probe = await run(template, ['probe'], process.env, options, 'questions');
   if (probe.code !== 0 || probe.stdout.trim() !== 'hello') {
     throw new TemplateError(
       'TEMPLATE_FAILED',
@@ -284,23 +300,75 @@ export interface BuildRequest {
   output: string;
   sizeBytes: bigint | null;
   baseImage: string | null;
+  /** The user's ssh public key (`ssh_key`), for templates that make guests one logs into. */
+  sshKey: string | null;
+  /** Options for the template, virt-customize style (`--install`, `PKG`...), in order. */
+  customizations: readonly string[];
 }
 
-/** Runs `TEMPLATE build` to write the guest's disk to `output`. */
+/** The build's environment, as the original mclu gave it (plus `ssh_key`). */
+function buildEnv(request: Omit<BuildRequest, 'output'> & { output?: string }): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    name: request.name,
+    format: request.format,
+    ...(request.output === undefined ? {} : { output: request.output }),
+    ...(request.baseImage === null ? {} : { base_image: request.baseImage }),
+    ...(request.sizeBytes === null ? {} : { size: String(request.sizeBytes) }),
+    ...(request.sshKey === null ? {} : { ssh_key: request.sshKey }),
+  };
+}
+
+/**
+ * Asks the template whether it will build this (`TEMPLATE check [CUSTOMIZATIONS...]`, with
+ * the build's environment but no `output`), before anything is asked of a node: it refuses
+ * what it cannot do (a size, a name, an option it does not implement, a package mirror it
+ * cannot reach) in its own words. A template that does not know `check` (exit status 2) takes
+ * no customisations: they are refused rather than passed to a build that would ignore them.
+ */
+export async function checkBuild(
+  template: Template,
+  request: Omit<BuildRequest, 'output'>,
+  options: TemplateRunOptions,
+): Promise<void> {
+  const result = await run(
+    template,
+    ['check', ...request.customizations],
+    buildEnv(request),
+    options,
+    'questions',
+  );
+  if (result.code === 2) {
+    if (request.customizations.length === 0) return;
+    const given = request.customizations.filter((a) => a.startsWith('--'));
+    throw new TemplateError(
+      'TEMPLATE_FAILED',
+      template.name,
+      `template ${template.name} takes no options such as ${[...new Set(given)].join(', ')}: it does not answer \`check\`, so they would be ignored; remove them`,
+    );
+  }
+  if (result.code !== 0) {
+    throw new TemplateError(
+      'TEMPLATE_FAILED',
+      template.name,
+      `template ${template.name} refuses this build: ${lastLines(result.stderr || result.stdout)}`,
+    );
+  }
+}
+
+/** Runs `TEMPLATE build [CUSTOMIZATIONS...]` to write the guest's disk to `output`. */
 export async function buildDisk(
   template: Template,
   request: BuildRequest,
   options: TemplateRunOptions,
 ): Promise<void> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    name: request.name,
-    format: request.format,
-    output: request.output,
-    ...(request.baseImage === null ? {} : { base_image: request.baseImage }),
-    ...(request.sizeBytes === null ? {} : { size: String(request.sizeBytes) }),
-  };
-  const result = await run(template, 'build', env, options, 'build');
+  const result = await run(
+    template,
+    ['build', ...request.customizations],
+    buildEnv(request),
+    options,
+    'build',
+  );
   if (result.code !== 0) {
     throw new TemplateError(
       'TEMPLATE_FAILED',

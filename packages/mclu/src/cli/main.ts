@@ -180,6 +180,13 @@ for (const [name, start] of [
   ['boot', true],
   ['build', false],
 ] as const) {
+  // The template's options, virt-customize style, kept in the order given (it matters:
+  // --install then --run-command is not --run-command then --install).
+  const customizations: string[] = [];
+  const customization = (flag: string) => (value: string) => {
+    customizations.push(flag, value);
+    return value;
+  };
   program
     .command(name)
     .description(
@@ -192,6 +199,26 @@ for (const [name, start] of [
     .option('--size <size>', 'disk size, e.g. 20G (default: [defaults] size, else the template)')
     .option('--memory <size>', 'memory, e.g. 2G (default: [defaults] memory)')
     .option('--vcpus <n>', 'virtual cpus (default: [defaults] vcpus)')
+    .option(
+      '--install <pkg,...>',
+      'install packages at build time (the template says if it can)',
+      customization('--install'),
+    )
+    .option(
+      '--run-command <cmd>',
+      'run a command in the guest at build time',
+      customization('--run-command'),
+    )
+    .option(
+      '--firstboot-command <cmd>',
+      "run a command at the guest's first boot",
+      customization('--firstboot-command'),
+    )
+    .option(
+      '--timezone <zone>',
+      "the guest's time zone, e.g. Europe/London",
+      customization('--timezone'),
+    )
     .action(
       async (
         template: string,
@@ -205,6 +232,7 @@ for (const [name, start] of [
           sizeBytes: sizeOption('size', options.size),
           memoryBytes: memoryOption(options.memory),
           vcpus: countOption('vcpus', options.vcpus, 4096),
+          customizations,
         };
         checkGuestName(parseGuestSpec(target).name);
         const cfg = config();
@@ -217,7 +245,11 @@ for (const [name, start] of [
                 bootGuest(
                   cluster,
                   prepared,
-                  { onStep: note, onUploadProgress: bar.update },
+                  {
+                    onStep: note,
+                    onTemplateOutput: (line) => note(`  ${template}: ${line}`),
+                    onUploadProgress: bar.update,
+                  },
                   control,
                 ),
               undefined,

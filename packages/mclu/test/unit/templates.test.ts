@@ -3,10 +3,14 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { readFile } from 'node:fs/promises';
 import {
+  buildDisk,
+  checkBuild,
   findTemplate,
   findTemplates,
   queryTemplate,
+  SHIPPED_TEMPLATES_DIR,
   templateSearchPath,
 } from '../../src/templates.js';
 
@@ -40,8 +44,17 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-void test('the search path is the configured directories, then $MCLU_PATH', () => {
-  assert.deepEqual(templateSearchPath(['/etc/t'], { MCLU_PATH: '/x::/y' }), ['/etc/t', '/x', '/y']);
+void test('the search path: the configured directories, $MCLU_PATH, then the shipped ones', () => {
+  assert.deepEqual(templateSearchPath(['/etc/t'], { MCLU_PATH: '/x::/y' }), [
+    '/etc/t',
+    '/x',
+    '/y',
+    SHIPPED_TEMPLATES_DIR,
+  ]);
+  assert.deepEqual(
+    findTemplates([SHIPPED_TEMPLATES_DIR]).map((t) => t.name),
+    ['debian-12'],
+  );
 });
 
 void test('templates are executable NAME.template files; an earlier directory wins', () => {
@@ -78,4 +91,70 @@ void test('a template answers its questions; unknown questions give the defaults
     code: 'UNKNOWN_TEMPLATE',
     message: /no executable plain\.template in .*; templates found: broken, fedora, debian/,
   });
+});
+
+/** A template that records its arguments and environment, and refuses (status 1) a guest
+ *  named "no"; `plain` answers no `check`. */
+async function recordingTemplates(): Promise<{ dir: string; log: string }> {
+  const dir = join(root, 'rec');
+  const log = join(root, 'rec.log');
+  const record = `echo "$*|name=$name|size=\${size-}|ssh_key=\${ssh_key-}|output=\${output-}" >> ${log}`;
+  await script(
+    dir,
+    'rec.template',
+    `case "$1" in probe) echo hello;; check) ${record}; [ "$name" = no ] && { echo "no is no name" >&2; exit 1; }; exit 0;; build) ${record}; : > "$output";; *) exit 2;; esac`,
+  );
+  await script(dir, 'plain.template', 'case "$1" in probe) echo hello;; *) exit 2;; esac');
+  return { dir, log };
+}
+
+void test('check and build get the customisations as arguments and the key in ssh_key', async () => {
+  const { dir, log } = await recordingTemplates();
+  const template = findTemplate([dir], 'rec');
+  const request = {
+    name: 'web',
+    format: 'qcow2',
+    sizeBytes: 4n << 30n,
+    baseImage: null,
+    sshKey: 'ssh-ed25519 AAAA me@here',
+    customizations: ['--install', 'nginx', '--timezone', 'UTC'],
+  };
+  const options = { timeoutMs: 10_000 };
+  await checkBuild(template, request, options);
+  await buildDisk(template, { ...request, output: join(root, 'out.qcow2') }, options);
+  assert.deepEqual((await readFile(log, 'utf8')).split('\n'), [
+    'check --install nginx --timezone UTC|name=web|size=4294967296|ssh_key=ssh-ed25519 AAAA me@here|output=',
+    `build --install nginx --timezone UTC|name=web|size=4294967296|ssh_key=ssh-ed25519 AAAA me@here|output=${join(root, 'out.qcow2')}`,
+    '',
+  ]);
+  await assert.rejects(checkBuild(template, { ...request, name: 'no' }, options), {
+    code: 'TEMPLATE_FAILED',
+    message: 'template rec refuses this build: no is no name',
+  });
+});
+
+void test('a template that does not answer check takes no customisations', async () => {
+  const { dir } = await recordingTemplates();
+  const template = findTemplate([dir], 'plain');
+  const request = {
+    name: 'web',
+    format: 'qcow2',
+    sizeBytes: null,
+    baseImage: null,
+    sshKey: null,
+    customizations: [],
+  };
+  await checkBuild(template, request, { timeoutMs: 10_000 });
+  await assert.rejects(
+    checkBuild(
+      template,
+      { ...request, customizations: ['--install', 'a', '--install', 'b', '--timezone', 'UTC'] },
+      { timeoutMs: 10_000 },
+    ),
+    {
+      code: 'TEMPLATE_FAILED',
+      message:
+        'template plain takes no options such as --install, --timezone: it does not answer `check`, so they would be ignored; remove them',
+    },
+  );
 });
