@@ -2,7 +2,7 @@
 // than with loop devices on the host: no root-only host state to leak, and the partitions,
 // LVM and the boot loader are made by the tools a real install uses (grub-install and
 // update-grub run inside the guest's own tree).
-import { launch, type Guestfs } from '@tsvirt/guestfs';
+import { applianceDevice, launch, type Guestfs } from '@tsvirt/guestfs';
 import { rmSync } from 'node:fs';
 import { run } from './exec.js';
 
@@ -94,8 +94,16 @@ export async function assembleDisk(
       const g = handle.with({ signal });
       await partition(g, plan);
       await g.tarIn(tar, '/', { xattrs: true });
-      await g.command(['grub-install', '--target=i386-pc', '/dev/sda']);
+      // Commands see the appliance kernel's device names, and the kernel may have probed
+      // the appliance's own disk first (then the guest's disk is /dev/sdb there).
+      const disk = (await g.command(['readlink', '-f', applianceDevice('/dev/sda')])).trim();
+      await g.command(['grub-install', '--target=i386-pc', disk]);
       await g.command(['update-grub']);
+      // With GRUB_DISABLE_LINUX_UUID, grub-mkconfig wrote that name into root=: the guest
+      // boots with its disk as /dev/sda.
+      if (disk !== '/dev/sda') {
+        await g.command(['sed', '-i', `s|${disk}|/dev/sda|g`, '/boot/grub/grub.cfg']);
+      }
       await g.umountAll();
     } finally {
       await handle.close();

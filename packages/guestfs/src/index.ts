@@ -5,7 +5,7 @@ export { GuestfsHandle } from './handle.js';
 export { Guestfs } from './guestfs.js';
 export * from './errors.js';
 export { launch, type LaunchOptions } from './launch/launch.js';
-export type { Drive } from './launch/drives.js';
+export { applianceDevice, type Drive } from './launch/drives.js';
 export type { AccelMode } from './launch/accel.js';
 export {
   findAppliance,

@@ -6,7 +6,13 @@
  * have the free space and inodes the conversion needs. Each refusal says what was found.
  */
 import { randomBytes } from 'node:crypto';
-import { type Guestfs, GuestfsError, type InspectedOs, inspect } from '@tsvirt/guestfs';
+import {
+  type Guestfs,
+  GuestfsError,
+  type InspectedOs,
+  applianceDevice,
+  inspect,
+} from '@tsvirt/guestfs';
 import { V2vError, messageOf } from './errors.js';
 import type { Firmware } from './source.js';
 
@@ -84,7 +90,9 @@ async function checkFilesystem(g: Guestfs, device: string): Promise<FilesystemCh
       // -n: answer no to every question (nothing is written); -f: check even if marked
       // clean. Through `debug sh`, which takes no device argument for the daemon to
       // translate: the kernel's name is found from the drive's id (see applianceDevice).
-      await g.debug('sh', [`udevadm settle; exec e2fsck -f -n '${applianceDevice(device)}'`]);
+      await g.debug('sh', [
+        `udevadm settle; exec e2fsck -f -n '${applianceDevice(device).replace(/'/g, '')}'`,
+      ]);
       return { device, type, result: 'clean' };
     } catch (e) {
       if (!(e instanceof GuestfsError)) throw e;
@@ -104,20 +112,6 @@ async function checkFilesystem(g: Guestfs, device: string): Promise<FilesystemCh
     return { device, type, result: 'clean' };
   }
   return { device, type, result: `not checked (no read-only check for ${type ?? 'this type'})` };
-}
-
-/**
- * The appliance kernel's own path of a device the daemon names /dev/sdX[N]. The daemon
- * renames devices so that the guest's disks are sda, sdb... in the order given, but the
- * kernel may have probed the appliance's own disk first; the drive ids of the launcher
- * (hd0, hd1...) are stable, and udev names them in /dev/disk/by-id.
- */
-export function applianceDevice(device: string): string {
-  const m = /^\/dev\/sd([a-z]+)(\d*)$/.exec(device);
-  if (m === null) return device.replace(/'/g, '');
-  let index = 0;
-  for (const c of m[1]!) index = index * 26 + (c.charCodeAt(0) - 96);
-  return `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_hd${index - 1}${m[2] ? `-part${m[2]}` : ''}`;
 }
 
 function lastLines(text: string): string {

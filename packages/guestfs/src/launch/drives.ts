@@ -84,3 +84,18 @@ function isQcow2(path: string): boolean {
   }
   return magic.toString('latin1') === 'QFI\xfb';
 }
+
+/**
+ * The appliance kernel's own path of a device the daemon names /dev/sdX[N], for commands
+ * run in the appliance (`command`, `sh`), which the daemon does not translate. The daemon
+ * renames devices so that the guest's disks are sda, sdb... in the order given, but the
+ * kernel may have probed the appliance's own disk first; the drive ids given above (hd0,
+ * hd1...) are stable, and udev names them in /dev/disk/by-id. Other names are kept.
+ */
+export function applianceDevice(device: string): string {
+  const m = /^\/dev\/sd([a-z]+)(\d*)$/.exec(device);
+  if (m === null) return device;
+  let index = 0;
+  for (const c of m[1]!) index = index * 26 + (c.charCodeAt(0) - 96);
+  return `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_hd${index - 1}${m[2] ? `-part${m[2]}` : ''}`;
+}

@@ -17,7 +17,7 @@ import {
 } from '../../src/convert/kernels.js';
 import { domainXml } from '../../src/domain-xml.js';
 import { V2vError } from '../../src/errors.js';
-import { applianceDevice } from '../../src/inspect-source.js';
+import { applianceDevice } from '@tsvirt/guestfs';
 import { parseDomainXml } from '../../src/input/libvirtxml.js';
 import { parseOvf } from '../../src/input/ovf.js';
 import { listTar } from '../../src/input/tar.js';
