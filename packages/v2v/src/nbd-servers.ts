@@ -5,11 +5,12 @@
  * targets that need a server (qcow2 files, the null output). A server that dies early fails
  * the start with its own message; every server is killed if this process exits.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { killOnExit } from '@tsvirt/cli-kit';
 import { V2vError } from './errors.js';
 import type { DiskLocation } from './source.js';
 
@@ -24,19 +25,6 @@ export interface NbdServerProcess {
 /** The tsnbd command of @tsvirt/nbd (its compiled CLI, next to the package's entry). */
 export function tsnbdPath(): string {
   return fileURLToPath(new URL('./cli/tsnbd.js', import.meta.resolve('@tsvirt/nbd')));
-}
-
-const running = new Set<ChildProcess>();
-let exitHook = false;
-
-function track(child: ChildProcess): void {
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  if (exitHook) return;
-  exitHook = true;
-  process.once('exit', () => {
-    for (const c of running) c.kill('SIGKILL');
-  });
 }
 
 /** Whether a server accepts connections on this unix socket now. */
@@ -59,7 +47,7 @@ export async function startNbdServer(
   socket: string,
 ): Promise<NbdServerProcess> {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  track(child);
+  killOnExit(child);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 8192) stderr += d.toString();

@@ -166,3 +166,33 @@ void describe('progress bars', () => {
     assert.match(text, /upload \[█+\] 100% 4\/4 MiB\n$/);
   });
 });
+
+void describe('child processes', () => {
+  void it('killOnExit: a child still running when the process exits is killed', () => {
+    const kit = new URL('../../src/index.js', import.meta.url).href;
+    const script = `
+      import { spawn } from 'node:child_process';
+      import { killOnExit } from '${kit}';
+      const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+      killOnExit(child);
+      console.log(child.pid);
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const pid = Number(r.stdout.trim());
+    assert.ok(pid > 0);
+    // Killed by the exit hook, then reaped by init: gone, or at most a zombie for a moment.
+    let alive = true;
+    for (let i = 0; i < 50 && alive; i++) {
+      try {
+        alive = !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+      } catch {
+        alive = false;
+      }
+      if (alive) spawnSync('sleep', ['0.1']);
+    }
+    assert.equal(alive, false, 'the child is gone');
+  });
+});

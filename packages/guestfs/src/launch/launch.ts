@@ -9,6 +9,7 @@ import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:f
 import { type Server, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killOnExit } from '@tsvirt/cli-kit';
 import { GuestfsLaunchError } from '../errors.js';
 import { Guestfs } from '../guestfs.js';
 import { RpcSession } from '../rpc/session.js';
@@ -48,20 +49,6 @@ export interface LaunchOptions {
 
 /** Lines of console kept for error messages. */
 const CONSOLE_TAIL = 20;
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** qemu must not outlive us: kill what is still running when the process exits. */
-function trackQemu(qemu: ChildProcess): void {
-  running.add(qemu);
-  qemu.once('exit', () => running.delete(qemu));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
-  });
-}
-
 /** Boots the appliance with these drives and returns a handle on its daemon. */
 export async function launch(options: LaunchOptions): Promise<Guestfs> {
   if (options.drives.length === 0) {
@@ -82,7 +69,7 @@ export async function launch(options: LaunchOptions): Promise<Guestfs> {
   const console = new ConsoleLog(options.consoleLog, options.onConsole);
   const args = qemuArgs(options, appliance, accel, drives, socketPath);
   const qemu = spawn(qemuBinary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  trackQemu(qemu);
+  killOnExit(qemu); // qemu must not outlive us
   qemu.stdout.on('data', (d: Buffer) => console.write(d));
   qemu.stderr.on('data', (d: Buffer) => console.write(d));
   const exited = new Promise<string>((resolve) => {
