@@ -10,8 +10,10 @@
 //   node scripts/commands.mjs unlink [--prefix DIR] remove the links into this clone
 //
 // The links point into this clone's dist/ directories, so a later `npm run build` is
-// picked up without linking again. A file in DIR/bin that is not a link into this clone
-// is never replaced. Exit status 0, 1 on a problem (each is said), 2 on a usage error.
+// picked up without linking again. A link left by another clone of this project (one
+// still there, or one since deleted) is replaced and said so: a fresh clone, such as CI's,
+// must install over the links of an older one. Any other file in DIR/bin is never
+// replaced. Exit status 0, 1 on a problem (each is said), 2 on a usage error.
 import {
   chmodSync,
   existsSync,
@@ -22,7 +24,7 @@ import {
   symlinkSync,
   unlinkSync,
 } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
@@ -43,6 +45,7 @@ for (let i = 0; i < rest.length; i++) {
   else usage(`unexpected argument ${rest[i]}`);
 }
 const binDir = join(resolve(prefix), 'bin');
+const ourName = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name;
 
 /** Every command of every workspace: its name, its package, the file it runs. */
 function commands() {
@@ -65,15 +68,37 @@ function checkFile({ dir, file }) {
   return null;
 }
 
+/** Where the link at `path` points, or null when `path` is not a link. */
+function linkTarget(path) {
+  try {
+    return lstatSync(path).isSymbolicLink() ? resolve(dirname(path), readlinkSync(path)) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Whether `path` is a link into this clone (one we may replace or remove). */
 function ourLink(path) {
+  return linkTarget(path)?.startsWith(root + '/') ?? false;
+}
+
+/**
+ * The other clone of this project that the link at `path` points into, for `command`
+ * (the same file of the same package there), or null. A clone since deleted counts too:
+ * its link dangles, and it points at the very path this command has in a clone.
+ */
+function otherClone(path, command) {
+  const target = linkTarget(path);
+  const suffix = '/' + relative(root, command.file);
+  if (target === null || !target.endsWith(suffix)) return null;
+  const clone = target.slice(0, -suffix.length);
+  if (!existsSync(target)) return clone;
   try {
-    return (
-      lstatSync(path).isSymbolicLink() &&
-      resolve(dirname(path), readlinkSync(path)).startsWith(root + '/')
-    );
+    return JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8')).name === ourName
+      ? clone
+      : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -96,7 +121,9 @@ for (const command of all) {
   if (action !== 'link') continue;
   try {
     mkdirSync(binDir, { recursive: true });
-    if (ourLink(link)) unlinkSync(link);
+    const older = ourLink(link) ? null : otherClone(link, command);
+    if (ourLink(link) || older !== null) unlinkSync(link);
+    if (older !== null) console.log(`${link}: replacing the link into ${older}, another clone`);
     symlinkSync(command.file, link);
     console.log(`${link} -> ${command.file}`);
   } catch (error) {
