@@ -473,7 +473,9 @@ export class Connection {
       checkRequestMagic(header, extended);
       const flags = header.readUInt16BE(4);
       const type = header.readUInt16BE(6);
-      const id = header.subarray(8, 24); // cookie and offset, echoed in replies
+      // Cookie and offset, echoed in replies; a copy, so that a request in flight does not
+      // hold on to the input buffer its header was read into.
+      const id = Buffer.from(header.subarray(8, 24));
       const offset = readU64(header, 16);
       // Extended lengths are 64 bits; one past 2^53 is longer than any export anyway.
       const rawLength = extended ? readU64(header, 24) : header.readUInt32BE(24);

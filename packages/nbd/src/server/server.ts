@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { Mutex } from '../mutex.js';
 import { Connection, type ConnectionOptions } from './connection.js';
+import { readIntoSlabs } from './socket-input.js';
 
 export type ListenAddress =
   | { kind: 'unix'; path: string }
@@ -36,7 +37,11 @@ export class NbdServer {
   }
 
   /** Serves an accepted socket (here, or handed over by another process); resolves at its end. */
-  serveSocket(socket: net.Socket): Promise<void> {
+  serveSocket(accepted: net.Socket): Promise<void> {
+    // Without TLS, reads go into large buffers of the connection's own (socket-input.ts);
+    // STARTTLS wraps the socket as Node made it.
+    const tlsPossible = this.options.tls !== 'off' && this.options.tlsOptions !== undefined;
+    const socket = tlsPossible ? accepted : readIntoSlabs(accepted);
     socket.setNoDelay(true);
     this.sockets.add(socket);
     socket.on('error', () => undefined);
