@@ -1,6 +1,7 @@
 // Reads exact byte counts from a stream. Bytes are kept as the chunks the socket delivered;
 // a read that fits in one chunk is a view of it (no copy), one that spans chunks is joined
-// once. Reading pauses the stream when too much is buffered and nobody is reading.
+// once, and one the caller keeps (`allocate` given) is always a copy. Reading pauses the
+// stream when too much is buffered and nobody is reading.
 import type { Readable } from 'node:stream';
 import { ProtocolError } from '../errors.js';
 
@@ -92,15 +93,21 @@ export class StreamReader {
     w?.reject(err);
   }
 
-  private take(length: number, allocate = (n: number): Buffer => Buffer.allocUnsafe(n)): Buffer {
+  /**
+   * The next `length` bytes: a view of the chunk holding them all, or, when they span
+   * chunks or `allocate` is given, a copy into a buffer from `allocate`. A caller that keeps
+   * the bytes long (a WRITE payload, while the plugin writes it) passes `allocate`, so that
+   * it never holds on to a whole input buffer (socket-input.ts reads into 1 MiB ones).
+   */
+  private take(length: number, allocate?: (n: number) => Buffer): Buffer {
     this.buffered -= length;
     const first = this.chunks[0];
-    if (first && first.length >= length) {
+    if (first && first.length >= length && !allocate) {
       if (first.length === length) this.chunks.shift();
       else this.chunks[0] = first.subarray(length);
       return first.subarray(0, length);
     }
-    const out = allocate(length);
+    const out = allocate ? allocate(length) : Buffer.allocUnsafe(length);
     let filled = 0;
     while (filled < length) {
       const chunk = this.chunks[0]!;
