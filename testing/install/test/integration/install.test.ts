@@ -45,6 +45,15 @@ const EXTRA: Record<string, string> = {
     const s = Ilenstr.from('hello');
     if (s.length !== 5 || legacy('strlen', s) !== 5) throw new Error('ilenstr: wrong length');
     s.free();`,
+  // The pattern plugin fills through its packed pattern.wasm.
+  '@tsvirt/nbd': `
+    const { createPatternPlugin } = await import('@tsvirt/nbd');
+    const plugin = createPatternPlugin();
+    await plugin.config?.('size', '1M');
+    await plugin.configComplete?.();
+    const buf = Buffer.alloc(12);
+    await plugin.pread(null, buf, 4092);
+    if (buf.toString('hex') !== '00000ff8' + '0000000000001000') throw new Error('nbd: wrong pattern');`,
 };
 
 /** The package and every @tsvirt package it needs at run time. */
@@ -90,6 +99,7 @@ void describe('each published package installs on its own from its tarball', () 
         ...Object.values(manifest.exports ?? {}).flatMap((e) => [e.types, e.default]),
         ...Object.values(manifest.bin ?? {}),
         ...(manifest.name === '@tsvirt/ilenstr' ? ['dist/ilenstr.wasm'] : []),
+        ...(manifest.name === '@tsvirt/nbd' ? ['dist/pattern.wasm'] : []),
       ].map((path) => path.replace(/^\.\//, ''));
       for (const path of needed) assert.ok(files.has(path), `${path} is not in the tarball`);
       const stray = [...files].filter(
