@@ -94,10 +94,10 @@ export class StreamReader {
   }
 
   /**
-   * The next `length` bytes: a view of the chunk holding them all, or, when they span
-   * chunks or `allocate` is given, a copy into a buffer from `allocate`. A caller that keeps
-   * the bytes long (a WRITE payload, while the plugin writes it) passes `allocate`, so that
-   * it never holds on to a whole input buffer (socket-input.ts reads into 1 MiB ones).
+   * The next `length` bytes: a view of the chunk holding them all, or a copy when they span
+   * chunks or `allocate` is given (into a buffer from it). A caller that keeps the bytes
+   * long (a WRITE payload, while the plugin writes it) passes `allocate`, so that it never
+   * holds on to a whole input buffer (socket-input.ts reads into 1 MiB ones).
    */
   private take(length: number, allocate?: (n: number) => Buffer): Buffer {
     this.buffered -= length;
