@@ -1,8 +1,9 @@
 // The build cache: one entry per name in a directory, built at most once even when several
 // processes (or several checkouts sharing the directory) ask for it at the same time. A build
 // writes a temporary name and renames it into place, so an entry is always complete; a lock
-// directory holding the builder's pid keeps a second process waiting instead of building
-// too, and a lock left by a builder that died is taken over, with its temporary files.
+// directory holding the builder's pid and start time keeps a second process waiting
+// instead of building too, and a lock left by a builder that died (even one whose pid now
+// belongs to another process) is taken over, with its temporary files.
 //
 // File entries also keep their SHA-256 beside them (`NAME.sha256`, in sha256sum's format), so
 // that whoever reads an entry can tell a damaged one and have it built again.
@@ -26,7 +27,37 @@ import { BuilderError } from './errors.js';
 
 const POLL_MS = 2000;
 
-function processAlive(pid: number): boolean {
+/** How long a lock may have no pid in it before it is taken for a dead builder's. */
+const PIDLESS_LOCK_MS = 60_000;
+
+/**
+ * A process's start time (clock ticks since boot, /proc/PID/stat field 22), so that a pid
+ * reused by another process does not keep a dead builder's lock alive; undefined when the
+ * process does not exist.
+ */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the lock's owner still runs: its pid, and the start time written beside it
+ * (locks written by older checkouts sharing the cache have no start time; they read only
+ * `pid`, so that file keeps holding the pid alone).
+ */
+function ownerAlive(lock: string, pid: number): boolean {
+  let started: string | undefined;
+  try {
+    started = readFileSync(join(lock, 'started'), 'utf8');
+  } catch {
+    // an older checkout's lock, or the owner is between writing its two files
+  }
+  if (started) return startTime(pid) === started;
   try {
     process.kill(pid, 0);
     return true;
@@ -34,9 +65,6 @@ function processAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-
-/** How long a lock may have no pid in it before it is taken for a dead builder's. */
-const PIDLESS_LOCK_MS = 60_000;
 
 /** Whether `lock` exists and is older than `ms` (false when it is gone). */
 function olderThan(lock: string, ms: number): boolean {
@@ -52,6 +80,7 @@ function tryLock(lock: string): boolean {
   try {
     mkdirSync(lock);
     writeFileSync(join(lock, 'pid'), String(process.pid));
+    writeFileSync(join(lock, 'started'), startTime(process.pid) ?? '');
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -65,7 +94,7 @@ function tryLock(lock: string): boolean {
     if (!olderThan(lock, PIDLESS_LOCK_MS)) return false;
     owner = NaN;
   }
-  if (!Number.isNaN(owner) && processAlive(owner)) return false;
+  if (!Number.isNaN(owner) && ownerAlive(lock, owner)) return false;
   rmSync(lock, { recursive: true, force: true }); // its builder died: take over
   return tryLock(lock);
 }
