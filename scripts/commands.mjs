@@ -92,6 +92,7 @@ function otherClone(path, command) {
   const suffix = '/' + relative(root, command.file);
   if (target === null || !target.endsWith(suffix)) return null;
   const clone = target.slice(0, -suffix.length);
+  if (clone === root) return null;
   if (!existsSync(target)) return clone;
   try {
     return JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8')).name === ourName
@@ -121,8 +122,8 @@ for (const command of all) {
   if (action !== 'link') continue;
   try {
     mkdirSync(binDir, { recursive: true });
-    const older = ourLink(link) ? null : otherClone(link, command);
-    if (ourLink(link) || older !== null) unlinkSync(link);
+    const older = otherClone(link, command);
+    if (older !== null || ourLink(link)) unlinkSync(link);
     if (older !== null) console.log(`${link}: replacing the link into ${older}, another clone`);
     symlinkSync(command.file, link);
     console.log(`${link} -> ${command.file}`);
