@@ -1,10 +1,10 @@
 // Writes transmission replies: simple replies, structured chunks once negotiated, or
 // extended chunks (32-byte headers carrying the request's offset) with extended headers.
-// Data goes out without copying: small reads are read into the reply buffer itself, large
-// ones are sent after their header as one writev. Read buffers return to the pool once written.
+// Data goes out without copying: reads are read into a pool buffer and the header is written
+// into the room in front of it (buffer-pool.ts). Read buffers return to the pool once written.
 import type { Writable } from 'node:stream';
 import type { Extent } from '../api.js';
-import type { BufferPool } from '../protocol/buffer-pool.js';
+import { type BufferPool, withHeader } from '../protocol/buffer-pool.js';
 import {
   EXTENDED_REPLY_MAGIC,
   ReplyFlag,
@@ -15,8 +15,6 @@ import {
 import { writeU64 } from '../protocol/wire.js';
 
 export const CONTEXT_ID_BASE_ALLOCATION = 1;
-/** Reads up to this size are read into their reply buffer (see readBuffer). */
-const SMALL_REPLY = 64 * 1024;
 
 /** Which replies were negotiated: none, NBD_OPT_STRUCTURED_REPLY or NBD_OPT_EXTENDED_HEADERS. */
 export type ReplyMode = 'simple' | 'structured' | 'extended';
@@ -66,48 +64,24 @@ export class ReplyWriter {
   }
 
   /**
-   * Sends a reply header and its data. Data from readBuffer() already has room for the
-   * header in front: one buffer, one write, no copy. Other data (large reads) goes out
-   * corked after its header as one writev, also without copying. `sent` runs once the
-   * socket has taken the data (or failed to).
+   * Sends a reply header and its data, which comes from readBuffer() and so has room for the
+   * header in front: one buffer, one write, no copy. `sent` runs once the socket has taken
+   * it (or failed to).
    */
   private writeWithData(header: Buffer, data: Buffer, sent: () => void): void {
-    if (isInFrame(data, header.length)) {
-      const frame = Buffer.from(data.buffer, 0, header.length + data.length);
-      header.copy(frame, 0);
-      this.output.write(frame, () => {
-        this.pool.release(frame);
-        sent();
-      });
-      return;
-    }
-    this.output.cork();
-    this.output.write(header);
-    this.output.write(data, () => {
+    this.output.write(withHeader(header, data), () => {
       this.pool.release(data);
       sent();
     });
-    this.output.uncork();
-  }
-
-  /** Length of the header in front of a READ reply's data. */
-  private get readHeaderLength(): number {
-    return this.mode === 'simple' ? 16 : this.chunkHeaderLength + 8;
   }
 
   private get chunkHeaderLength(): number {
     return this.mode === 'extended' ? 32 : 20;
   }
 
-  /**
-   * The buffer a READ's data is read into. A small one is the tail of a buffer with room
-   * for the reply header in front, so the reply is sent as one write without a copy; a
-   * large one comes from the pool and is sent after its header as one writev.
-   */
+  /** The buffer a READ's data is read into: a pool buffer, with room for the reply header. */
   readBuffer(length: number): Buffer {
-    if (length > SMALL_REPLY) return this.pool.get(length);
-    const room = this.readHeaderLength;
-    return this.pool.get(room + length).subarray(room);
+    return this.pool.get(length);
   }
 
   /** A chunk header followed by `extra` bytes of room for the start of its payload. */
@@ -134,8 +108,9 @@ export class ReplyWriter {
   }
 
   /**
-   * READ data at `offset`: the whole reply, or with chunked replies one OFFSET_DATA chunk of
-   * it (`last` false: more chunks follow). `sent` runs once the socket has taken it.
+   * READ data at `offset`, in a buffer from readBuffer(): the whole reply, or with chunked
+   * replies one OFFSET_DATA chunk of it (`last` false: more chunks follow). `sent` runs once
+   * the socket has taken it.
    */
   replyRead(id: Buffer, offset: number, data: Buffer, last: boolean, sent: () => void): void {
     if (this.dead) {
@@ -197,9 +172,4 @@ export class ReplyWriter {
     }
     this.output.write(reply);
   }
-}
-
-/** True when `data` is a readBuffer() tail: its own ArrayBuffer with `room` bytes before it. */
-function isInFrame(data: Buffer, room: number): boolean {
-  return data.byteOffset === room && data.buffer.byteLength === room + data.length;
 }
