@@ -33,3 +33,4 @@ export {
   type ExportDetails,
 } from './client/client.js';
 export { copyDisk, type CopyOptions, type CopyResult } from './copy/copy.js';
+export { isAllZero } from './zeroes.js';

@@ -3,6 +3,8 @@
 // read as all zeroes is not written either.
 import { ExtentType } from '../api.js';
 import { ProtocolError } from '../errors.js';
+import { BufferPool } from '../protocol/buffer-pool.js';
+import { isAllZero } from '../zeroes.js';
 import { openDestination, openSource } from './endpoints.js';
 
 export interface CopyOptions {
@@ -43,17 +45,21 @@ export async function copyDisk(
         done += n;
         options.onProgress?.(done, src.size);
       };
+      // Pooled buffers: no allocation and page faults per request, and never page-aligned
+      // (see buffer-pool.ts: the kernel copies to and from those slowly on some CPUs).
+      const buffers = new BufferPool();
       const copyData = async (offset: number, length: number) => {
         for (let at = offset; at < offset + length && !failure; at += requestSize) {
-          const buf = Buffer.allocUnsafe(Math.min(requestSize, offset + length - at));
+          const buf = buffers.get(Math.min(requestSize, offset + length - at));
           await src.pread(buf, at);
-          if (isZero(buf)) {
+          if (isAllZero(buf)) {
             if (!dst.zeroed) await dst.zero(buf.length, at);
             result.zeroBytes += buf.length;
           } else {
             await dst.pwrite(buf, at);
             result.dataBytes += buf.length;
           }
+          buffers.release(buf);
           advance(buf.length);
         }
       };
@@ -98,14 +104,4 @@ export async function copyDisk(
     await src.close();
   }
   return result;
-}
-
-function isZero(buf: Buffer): boolean {
-  // Compare 8 bytes at a time through a BigUint64Array view when aligned.
-  if (buf.byteOffset % 8 === 0 && buf.length % 8 === 0) {
-    const words = new BigUint64Array(buf.buffer, buf.byteOffset, buf.length / 8);
-    for (const w of words) if (w !== 0n) return false;
-    return true;
-  }
-  return buf.every((b) => b === 0);
 }

@@ -7,6 +7,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LibvirtConnection, LibvirtError, connect } from '@tsvirt/libvirt';
+import { isAllZero } from '@tsvirt/nbd';
 import { V2vError, messageOf } from '../errors.js';
 import type { SourceDisk, SourceGuest } from '../source.js';
 import { type DomainDisk, parseDomainXml } from './libvirtxml.js';
@@ -35,7 +36,7 @@ async function writeSparse(
   try {
     let at = 0;
     for await (const chunk of stream) {
-      if (!isZero(chunk)) await file.write(chunk, 0, chunk.length, at);
+      if (!isAllZero(chunk)) await file.write(chunk, 0, chunk.length, at);
       at += chunk.length;
       onProgress(at);
     }
@@ -44,11 +45,6 @@ async function writeSparse(
   } finally {
     await file.close();
   }
-}
-
-function isZero(buf: Buffer): boolean {
-  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
 }
 
 function whereOnHost(source: DomainDisk['source']): string {
