@@ -99,9 +99,10 @@ class NbdEndpoint implements Source, Destination {
 }
 
 class FileEndpoint implements Source, Destination {
-  /** Bytes written since the last writeback was started, and that writeback. */
+  /** Bytes written since the last writeback was started, that writeback, and its error. */
   private unsynced = 0;
-  private syncing: Promise<void> | undefined;
+  private syncing: Promise<unknown> | undefined;
+  private writebackError: { error: unknown } | undefined;
 
   constructor(
     private readonly fh: FileHandle,
@@ -148,8 +149,15 @@ class FileEndpoint implements Source, Destination {
     this.unsynced += buf.length;
     if (this.unsynced >= WRITEBACK_EVERY && !this.syncing) {
       this.unsynced = 0;
-      // Started, not awaited: the copy goes on while the kernel writes back; flush() waits.
-      this.syncing = this.fh.datasync().finally(() => (this.syncing = undefined));
+      // Started, not awaited: the copy goes on while the kernel writes back. Its error is
+      // kept for flush(): the kernel reports a writeback error to one fsync only.
+      this.syncing = this.fh.datasync().then(
+        () => (this.syncing = undefined),
+        (error: unknown) => {
+          this.syncing = undefined;
+          this.writebackError ??= { error };
+        },
+      );
     }
   }
   async zero(count: number, offset: number): Promise<void> {
@@ -160,10 +168,11 @@ class FileEndpoint implements Source, Destination {
   }
   async flush(): Promise<void> {
     await this.syncing;
+    if (this.writebackError) throw this.writebackError.error;
     await this.fh.datasync();
   }
   async close(): Promise<void> {
-    await this.syncing?.catch(() => undefined); // a failed copy closes without flushing
+    await this.syncing;
     this.seek?.close();
     await this.fh.close();
   }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { NbdClient } from '../../src/client/client.js';
@@ -44,6 +44,40 @@ void describe('client and tsnbd copy', () => {
     assert.match(r.stderr, /copied 33554432 bytes: 2162688 data, 31391744 zero/);
     assert.match(r.stdout, /^\s+0\s+3145728\s+3\s+hole,zero$/m);
     assert.ok(statSync(back).blocks * 512 < 4 << 20, 'destination file stays sparse');
+  });
+
+  void it('written zeroes are found and not written: the new file has holes there', async () => {
+    const src = join(tmp.dir, 'data-then-zeroes.img');
+    const dst = join(tmp.dir, 'data-then-zeroes.copy');
+    writeFileSync(src, Buffer.concat([randomBytes(3 << 20), Buffer.alloc(29 << 20)]));
+    const r = await run(process.execPath, [TSNBD, 'copy', src, dst], 60_000, {
+      ...process.env,
+      TSNBD_COPY_SUMMARY: '1',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /copied 33554432 bytes: 3145728 data, 30408704 zero/);
+    assert.equal(sha256File(dst), sha256File(src));
+    assert.ok(statSync(dst).blocks * 512 < 4 << 20, 'the zeroes were not written');
+  });
+
+  void it('a full destination filesystem fails the copy in one line and leaves no file', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root to mount a small tmpfs');
+    const mnt = join(tmp.dir, 'small');
+    mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=80m', 'tmpfs', mnt]);
+    try {
+      // More than one writeback interval (64 MiB) fits before the filesystem is full.
+      const src = join(tmp.dir, 'random-96m.img');
+      writeFileSync(src, randomBytes(96 << 20));
+      const dst = join(mnt, 'copy.img');
+      const r = await run(process.execPath, [TSNBD, 'copy', src, dst]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /no space left on device/i);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      assert.deepEqual(readdirSync(mnt), [], 'the destination it created is removed');
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
   });
 
   void it('NBD to NBD with several connections (multi-conn)', async () => {
