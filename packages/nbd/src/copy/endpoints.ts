@@ -2,7 +2,7 @@
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { ExtentType, type Extent } from '../api.js';
 import { NbdClient, parseNbdUri } from '../client/client.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, messageOf } from '../errors.js';
 import { FileHoles } from '@tsvirt/file-holes';
 import { readFully, writeFully } from '../file-io.js';
 import { TFlag } from '../protocol/constants.js';
@@ -106,6 +106,8 @@ class FileEndpoint implements Source, Destination {
 
   constructor(
     private readonly fh: FileHandle,
+    /** Named in the errors of reads and writes. */
+    private readonly path: string,
     readonly size: number,
     readonly zeroed: boolean,
     private readonly seek: FileHoles | undefined,
@@ -118,20 +120,21 @@ class FileEndpoint implements Source, Destination {
       throw new ConfigError(`${path}: no such file`);
     });
     const fh = await open(path, 'r');
-    return new FileEndpoint(fh, st.size, false, st.isFile() ? FileHoles.forPath(path) : undefined);
+    const holes = st.isFile() ? FileHoles.forPath(path) : undefined;
+    return new FileEndpoint(fh, path, st.size, false, holes);
   }
 
   static async openDestination(path: string, size: number): Promise<FileEndpoint> {
     const st = await stat(path).catch(() => undefined);
     if (st?.isBlockDevice())
-      return new FileEndpoint(await open(path, 'r+'), size, false, undefined);
+      return new FileEndpoint(await open(path, 'r+'), path, size, false, undefined);
     const fh = await open(path, 'w');
     await fh.truncate(size);
-    return new FileEndpoint(fh, size, true, undefined, st ? undefined : path);
+    return new FileEndpoint(fh, path, size, true, undefined, st ? undefined : path);
   }
 
   pread(buf: Buffer, offset: number): Promise<void> {
-    return readFully(this.fh, buf, offset);
+    return this.named(readFully(this.fh, buf, offset));
   }
   async extents(count: number, offset: number): Promise<Extent[]> {
     const found = await this.seek?.seek(offset);
@@ -145,13 +148,13 @@ class FileEndpoint implements Source, Destination {
     ];
   }
   async pwrite(buf: Buffer, offset: number): Promise<void> {
-    await writeFully(this.fh, buf, offset);
+    await this.named(writeFully(this.fh, buf, offset));
     this.unsynced += buf.length;
     if (this.unsynced >= WRITEBACK_EVERY && !this.syncing) {
       this.unsynced = 0;
       // Started, not awaited: the copy goes on while the kernel writes back. Its error is
       // kept for flush(): the kernel reports a writeback error to one fsync only.
-      this.syncing = this.fh.datasync().then(
+      this.syncing = this.named(this.fh.datasync()).then(
         () => (this.syncing = undefined),
         (error: unknown) => {
           this.syncing = undefined;
@@ -169,7 +172,15 @@ class FileEndpoint implements Source, Destination {
   async flush(): Promise<void> {
     await this.syncing;
     if (this.writebackError) throw this.writebackError.error;
-    await this.fh.datasync();
+    await this.named(this.fh.datasync());
+  }
+  /** `work`'s error with this file's name in front: "copy.img: ENOSPC: no space left ...". */
+  private async named<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      throw new Error(`${this.path}: ${messageOf(error)}`, { cause: error });
+    }
   }
   async close(): Promise<void> {
     await this.syncing;
