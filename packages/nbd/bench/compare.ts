@@ -2,6 +2,7 @@
 // Each case runs on both servers alternately (which one goes first alternates too), ROUNDS
 // times; the best time of each counts (this machine is shared, so the minimum is the least
 // noisy). Prints ratio = nbdkit time / tsnbd time (1.0: as fast as nbdkit, higher: faster).
+// The copy tools are compared the same way: nbdcopy / tsnbd copy.
 // Run by hand: node packages/nbd/dist/bench/compare.js [--quick]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const TSNBD = resolve(here, '../src/cli/tsnbd.js');
+const TSNBD_COPY = resolve(here, '../src/cli/tsnbd-copy.js');
 const LATENCY_SOURCE = resolve(here, '../../bench/nbd-latency.c');
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 1 : 5;
@@ -120,21 +122,53 @@ for (const write of [false, true]) {
   });
 }
 
-function once(server: 'nbdkit' | 'tsnbd', c: Case): number {
-  const [bin, pre] = server === 'nbdkit' ? ['nbdkit', []] : [process.execPath, [TSNBD]];
-  const r = spawnSync(bin, [...pre, '-U', '-', ...c.args, '--run', c.run], { encoding: 'utf8' });
+// The copy tools side by side: nbdcopy and tsnbd copy, from a file of data followed by
+// zeroes (written, not holes: both tools must find them) to a new file. tsnbd copy always
+// flushes the destination at the end, so nbdcopy is given --flush to do the same.
+const copySource = join(dir, 'data-then-zeroes.img');
+execFileSync('sh', [
+  '-c',
+  `cat ${source} > ${copySource}; head -c ${quick ? '64M' : '512M'} /dev/zero >> ${copySource}`,
+]);
+const copyTarget = join(dir, 'copy.img');
+const copies: Case[] = [
+  {
+    name: `file of ${statSync(copySource).size >> 20} MiB (${sourceBytes >> 20} MiB data, then zeroes) -> new file`,
+    args: [],
+    run: timed(`rm -f ${copyTarget}; $copy ${copySource} ${copyTarget}`),
+    bytes: statSync(copySource).size,
+  },
+];
+
+type Side = 'peer' | 'ours';
+
+/** One timed run of a case: a server case in captive mode, or a copy case with its tool. */
+function once(side: Side, c: Case, copy: boolean): number {
+  const r = copy
+    ? spawnSync('sh', ['-c', c.run], {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          copy: side === 'peer' ? 'nbdcopy --flush' : `${process.execPath} ${TSNBD_COPY}`,
+        },
+      })
+    : side === 'peer'
+      ? spawnSync('nbdkit', ['-U', '-', ...c.args, '--run', c.run], { encoding: 'utf8' })
+      : spawnSync(process.execPath, [TSNBD, '-U', '-', ...c.args, '--run', c.run], {
+          encoding: 'utf8',
+        });
   const last = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !/^\d+$/.test(last)) {
-    throw new Error(`${server} ${c.name} failed (${r.status}): ${r.stderr}`);
+    throw new Error(`${side} ${c.name} failed (${r.status}): ${r.stderr}`);
   }
   return Number(last) / 1e9;
 }
 
-function measure(c: Case): { nbdkit: number; tsnbd: number } {
-  const best = { nbdkit: Infinity, tsnbd: Infinity };
+function measure(c: Case, copy: boolean): Record<Side, number> {
+  const best = { peer: Infinity, ours: Infinity };
   for (let i = 0; i < ROUNDS; i++) {
-    const order = i % 2 === 0 ? (['nbdkit', 'tsnbd'] as const) : (['tsnbd', 'nbdkit'] as const);
-    for (const server of order) best[server] = Math.min(best[server], once(server, c));
+    const order = i % 2 === 0 ? (['peer', 'ours'] as const) : (['ours', 'peer'] as const);
+    for (const side of order) best[side] = Math.min(best[side], once(side, c, copy));
   }
   return best;
 }
@@ -145,17 +179,21 @@ function cell(c: Case, seconds: number): string {
     : `${((seconds / c.requests!) * 1e6).toFixed(1)} µs/request`;
 }
 
-function print(title: string, cases: Case[]): void {
+function print(title: string, cases: Case[], copy = false): void {
   console.log(`\n${title}\n`);
-  console.log('| workload | nbdkit | tsnbd | ratio | goal |');
+  console.log(
+    copy
+      ? '| copy | nbdcopy | tsnbd copy | ratio | goal |'
+      : '| workload | nbdkit | tsnbd | ratio | goal |',
+  );
   console.log('|---|---|---|---|---|');
   for (const c of cases) {
-    const best = measure(c);
-    const ratio = best.nbdkit / best.tsnbd;
+    const best = measure(c, copy);
+    const ratio = best.peer / best.ours;
     const goal =
       c.goal === undefined ? '' : `>= ${c.goal.toFixed(2)} ${ratio >= c.goal ? 'met' : 'NOT met'}`;
     console.log(
-      `| ${c.name} | ${cell(c, best.nbdkit)} | ${cell(c, best.tsnbd)} | ${ratio.toFixed(2)} | ${goal} |`,
+      `| ${c.name} | ${cell(c, best.peer)} | ${cell(c, best.ours)} | ${ratio.toFixed(2)} | ${goal} |`,
     );
   }
 }
@@ -171,6 +209,7 @@ try {
   );
   print('The table of issue 16', table);
   print('Other cases', others);
+  print('The copy tools (ratio = nbdcopy time / tsnbd copy time)', copies, true);
   console.log(`\nLoad average at the end: ${load()}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
