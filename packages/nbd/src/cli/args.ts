@@ -25,6 +25,8 @@ export interface CommandLine {
   threads?: number;
   /** --workers: processes serving connections, at most (tsnbd's own option). */
   workers?: number;
+  /** --busy-poll: longest busy poll for a connection's next request, µs (tsnbd's own). */
+  busyPoll?: number;
   /** -u / -g: the user and group to become once listening. */
   user?: string;
   group?: string;
@@ -38,11 +40,11 @@ export interface CommandLine {
   debug: boolean;
 }
 
-/** A whole number from 1 to `max`, given to `option`. */
-function count(option: string, value: string, max: number): number {
+/** A whole number from `min` to `max`, given to `option`. */
+function count(option: string, value: string, max: number, min = 1): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new ConfigError(`${option}=${value}: expected a number from 1 to ${max}`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${option}=${value}: expected a number from ${min} to ${max}`);
   }
   return n;
 }
@@ -68,6 +70,7 @@ const WITH_VALUE = new Set([
   '-t',
   '--threads',
   '--workers',
+  '--busy-poll',
   '-D',
   '-u',
   '--user',
@@ -229,6 +232,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         break;
       case '--workers':
         cl.workers = count('--workers', value!, 256);
+        break;
+      case '--busy-poll':
+        cl.busyPoll = count('--busy-poll', value!, 1000, 0);
         break;
       case '-u':
       case '--user':

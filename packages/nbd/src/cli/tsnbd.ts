@@ -58,6 +58,8 @@ function usage(): string {
     '  --workers=N                serve connections on up to N processes (default: one',
     "                             per core); tsnbd's own option, not nbdkit's. Stacks",
     '                             whose layers must stay in one process get one',
+    "  --busy-poll=MICROSECONDS   poll up to this long for a connection's next request",
+    '                             instead of sleeping, adapted to the client (64; 0: off)',
     '  --no-sr, --no-mc           refuse structured replies; do not advertise multi-conn',
     '  -n, --newstyle             accepted (the only protocol tsnbd speaks)',
     '  --debug                    stack traces on errors',
@@ -161,6 +163,7 @@ function serverOf(
     structuredReplies: !cl.noStructuredReplies,
     multiConn: !cl.noMultiConn,
     ...(cl.threads ? { maxInFlight: cl.threads } : {}),
+    ...(cl.busyPoll !== undefined ? { busyPollMicroseconds: cl.busyPoll } : {}),
     ...(log ? { log } : {}),
   });
 }

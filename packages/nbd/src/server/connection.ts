@@ -26,6 +26,7 @@ import {
 } from '../protocol/constants.js';
 import { BufferPool } from '../protocol/buffer-pool.js';
 import { ByteBudget } from './byte-budget.js';
+import { DEFAULT_BUSY_POLL_US, PollWindow } from './busy-poll.js';
 import { StreamReader, type Inspection } from '../protocol/reader.js';
 import { CONTEXT_ID_BASE_ALLOCATION, ReplyWriter } from './replies.js';
 import { Parser, readU64, writeU64 } from '../protocol/wire.js';
@@ -48,6 +49,8 @@ export interface ConnectionOptions {
   maxPayload: number;
   /** Requests served at once (default 64). */
   maxInFlight?: number;
+  /** Longest busy poll while waiting for a request, in µs (busy-poll.ts; default 64, 0 off). */
+  busyPollMicroseconds?: number;
   /** Offer structured replies and extended headers (default true; --no-sr turns it off). */
   structuredReplies?: boolean;
   /** Advertise multi-conn when the plugin allows it (default true; --no-mc). */
@@ -102,6 +105,7 @@ export class Connection {
   /** Plugin calls of WRITE, WRITE_ZEROES and TRIM not yet finished (FLUSH waits for them). */
   private readonly pendingWrites = new Set<Promise<void>>();
   private readonly pool = new BufferPool();
+  private readonly pollWindow: PollWindow;
   private readonly replyBudget = new ByteBudget(MAX_REPLY_BYTES);
   private readonly payloadBudget = new ByteBudget(MAX_PAYLOAD_BYTES);
   private readonly allocate = (n: number) => this.pool.get(n);
@@ -113,6 +117,7 @@ export class Connection {
     this.reader = new StreamReader(channel.input);
     this.output = channel.output;
     this.replies = new ReplyWriter(this.output, this.pool);
+    this.pollWindow = new PollWindow(options.busyPollMicroseconds ?? DEFAULT_BUSY_POLL_US);
   }
 
   private log(message: string): void {
@@ -467,9 +472,12 @@ export class Connection {
     const lockStack = model === 'serializeAllRequests';
     const most = model.startsWith('serialize') ? 1 : (this.options.maxInFlight ?? MAX_IN_FLIGHT);
     for (;;) {
-      const header =
-        this.reader.tryRead(headerLength) ??
-        (await this.reader.readChecked(headerLength, magicCheck));
+      let header = this.reader.tryRead(headerLength);
+      if (!header) {
+        this.pollWindow.waiting();
+        header = await this.reader.readChecked(headerLength, magicCheck);
+        this.pollWindow.arrived();
+      }
       checkRequestMagic(header, extended);
       const flags = header.readUInt16BE(4);
       const type = header.readUInt16BE(6);

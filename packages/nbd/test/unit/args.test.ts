@@ -58,4 +58,16 @@ void describe('tsnbd command line parsing', () => {
     assert.equal(cl.threads, 8);
     assert.equal(parseCommandLine(['null']).workers, undefined, 'default: one per core');
   });
+
+  void it('--busy-poll takes microseconds from 0 (off) to 1000', () => {
+    assert.equal(parseCommandLine(['--busy-poll=0', 'null']).busyPoll, 0);
+    assert.equal(parseCommandLine(['--busy-poll', '200', 'null']).busyPoll, 200);
+    assert.equal(parseCommandLine(['null']).busyPoll, undefined);
+    for (const bad of ['-1', '1001', '2.5', 'fast', '']) {
+      assert.throws(
+        () => parseCommandLine([`--busy-poll=${bad}`, 'null']),
+        /--busy-poll=.*: expected a number from 0 to 1000/,
+      );
+    }
+  });
 });
