@@ -59,7 +59,7 @@ function usage(): string {
     "                             per core); tsnbd's own option, not nbdkit's. Stacks",
     '                             whose layers must stay in one process get one',
     "  --busy-poll=MICROSECONDS   poll up to this long for a connection's next request",
-    '                             instead of sleeping, adapted to the client (64; 0: off)',
+    '                             instead of sleeping, adapted to the client (128; 0: off)',
     '  --no-sr, --no-mc           refuse structured replies; do not advertise multi-conn',
     '  -n, --newstyle             accepted (the only protocol tsnbd speaks)',
     '  --debug                    stack traces on errors',

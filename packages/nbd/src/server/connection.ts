@@ -49,7 +49,7 @@ export interface ConnectionOptions {
   maxPayload: number;
   /** Requests served at once (default 64). */
   maxInFlight?: number;
-  /** Longest busy poll while waiting for a request, in µs (busy-poll.ts; default 64, 0 off). */
+  /** Longest busy poll while waiting for a request, in µs (busy-poll.ts; default 128, 0 off). */
   busyPollMicroseconds?: number;
   /** Offer structured replies and extended headers (default true; --no-sr turns it off). */
   structuredReplies?: boolean;
@@ -474,7 +474,7 @@ export class Connection {
     for (;;) {
       let header = this.reader.tryRead(headerLength);
       if (!header) {
-        this.pollWindow.waiting();
+        this.pollWindow.waiting(this.output.writableLength === 0);
         header = await this.reader.readChecked(headerLength, magicCheck);
         this.pollWindow.arrived();
       }

@@ -1,6 +1,6 @@
 // Busy polling (src/server/busy-poll.ts) ends when the client goes quiet: after a burst of
 // back-to-back reads (which grow the poll window: the maximum is raised to 1 ms, since this
-// client in JavaScript takes longer to come back than the default 64 µs), an idle
+// client in JavaScript takes longer to come back than the default 128 µs), an idle
 // connection must leave the server asleep, not spinning. A server that kept polling would
 // use about a second of CPU per second.
 import assert from 'node:assert/strict';

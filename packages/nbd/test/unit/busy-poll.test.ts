@@ -6,7 +6,7 @@ import { PollWindow } from '../../src/server/busy-poll.js';
 
 /** One wait of `waitedUs` microseconds, then the window in microseconds. */
 function wait(window: PollWindow, waitedUs: number): number {
-  window.waiting(0);
+  window.waiting(true, 0);
   window.arrived(waitedUs / 1000);
   return Math.round(window.microseconds);
 }
