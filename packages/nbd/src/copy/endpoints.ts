@@ -111,8 +111,8 @@ class FileEndpoint implements Source, Destination {
     readonly size: number,
     readonly zeroed: boolean,
     private readonly seek: FileHoles | undefined,
-    /** The file this copy created (removed again if the copy fails). */
-    private readonly created?: string,
+    /** This copy created the file: it is removed again if the copy fails. */
+    private readonly created = false,
   ) {}
 
   static async openSource(path: string): Promise<FileEndpoint> {
@@ -130,7 +130,7 @@ class FileEndpoint implements Source, Destination {
       return new FileEndpoint(await open(path, 'r+'), path, size, false, undefined);
     const fh = await open(path, 'w');
     await fh.truncate(size);
-    return new FileEndpoint(fh, path, size, true, undefined, st ? undefined : path);
+    return new FileEndpoint(fh, path, size, true, undefined, !st);
   }
 
   pread(buf: Buffer, offset: number): Promise<void> {
@@ -189,7 +189,7 @@ class FileEndpoint implements Source, Destination {
   }
   async abandon(): Promise<void> {
     await this.close();
-    if (this.created) await rm(this.created, { force: true });
+    if (this.created) await rm(this.path, { force: true });
   }
 }
 
