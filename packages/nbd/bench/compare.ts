@@ -32,9 +32,15 @@ try {
 
 interface Case {
   name: string;
+  /** The server's arguments (server cases). */
   args: string[];
-  /** Shell command run in captive mode; must print elapsed nanoseconds on its last line. */
+  /**
+   * Shell command, run in captive mode (server cases) or with $copy naming the copy tool
+   * (copy cases); must print elapsed nanoseconds on its last line.
+   */
   run: string;
+  /** A copy case: nbdcopy against tsnbd copy, no server. */
+  copyTool?: boolean;
   /** What one run moves, for MB/s, or requests for latency. */
   bytes?: number;
   requests?: number;
@@ -131,32 +137,32 @@ execFileSync('sh', [
   `cat ${source} > ${copySource}; head -c ${quick ? '64M' : '512M'} /dev/zero >> ${copySource}`,
 ]);
 const copyTarget = join(dir, 'copy.img');
+const copyBytes = statSync(copySource).size;
 const copies: Case[] = [
   {
-    name: `file of ${statSync(copySource).size >> 20} MiB (${sourceBytes >> 20} MiB data, then zeroes) -> new file`,
+    name: `file of ${copyBytes >> 20} MiB (${sourceBytes >> 20} MiB data, then zeroes) -> new file`,
     args: [],
     run: timed(`rm -f ${copyTarget}; $copy ${copySource} ${copyTarget}`),
-    bytes: statSync(copySource).size,
+    bytes: copyBytes,
+    copyTool: true,
   },
 ];
 
 type Side = 'peer' | 'ours';
 
-/** One timed run of a case: a server case in captive mode, or a copy case with its tool. */
-function once(side: Side, c: Case, copy: boolean): number {
-  const r = copy
-    ? spawnSync('sh', ['-c', c.run], {
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          copy: side === 'peer' ? 'nbdcopy --flush' : `${process.execPath} ${TSNBD_COPY}`,
-        },
-      })
-    : side === 'peer'
-      ? spawnSync('nbdkit', ['-U', '-', ...c.args, '--run', c.run], { encoding: 'utf8' })
-      : spawnSync(process.execPath, [TSNBD, '-U', '-', ...c.args, '--run', c.run], {
-          encoding: 'utf8',
-        });
+/** Runs a case once on one side: its server in captive mode, or its copy tool. */
+function spawnCase(side: Side, c: Case) {
+  if (c.copyTool) {
+    const copy = side === 'peer' ? 'nbdcopy --flush' : `${process.execPath} ${TSNBD_COPY}`;
+    return spawnSync('sh', ['-c', c.run], { encoding: 'utf8', env: { ...process.env, copy } });
+  }
+  const [bin, pre] = side === 'peer' ? ['nbdkit', []] : [process.execPath, [TSNBD]];
+  return spawnSync(bin, [...pre, '-U', '-', ...c.args, '--run', c.run], { encoding: 'utf8' });
+}
+
+/** One timed run of a case, in seconds. */
+function once(side: Side, c: Case): number {
+  const r = spawnCase(side, c);
   const last = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !/^\d+$/.test(last)) {
     throw new Error(`${side} ${c.name} failed (${r.status}): ${r.stderr}`);
@@ -164,11 +170,11 @@ function once(side: Side, c: Case, copy: boolean): number {
   return Number(last) / 1e9;
 }
 
-function measure(c: Case, copy: boolean): Record<Side, number> {
+function measure(c: Case): Record<Side, number> {
   const best = { peer: Infinity, ours: Infinity };
   for (let i = 0; i < ROUNDS; i++) {
     const order = i % 2 === 0 ? (['peer', 'ours'] as const) : (['ours', 'peer'] as const);
-    for (const side of order) best[side] = Math.min(best[side], once(side, c, copy));
+    for (const side of order) best[side] = Math.min(best[side], once(side, c));
   }
   return best;
 }
@@ -179,16 +185,13 @@ function cell(c: Case, seconds: number): string {
     : `${((seconds / c.requests!) * 1e6).toFixed(1)} µs/request`;
 }
 
-function print(title: string, cases: Case[], copy = false): void {
+/** A table of cases; `columns` names the workload and the two sides. */
+function print(title: string, cases: Case[], columns = ['workload', 'nbdkit', 'tsnbd']): void {
   console.log(`\n${title}\n`);
-  console.log(
-    copy
-      ? '| copy | nbdcopy | tsnbd copy | ratio | goal |'
-      : '| workload | nbdkit | tsnbd | ratio | goal |',
-  );
+  console.log(`| ${columns.join(' | ')} | ratio | goal |`);
   console.log('|---|---|---|---|---|');
   for (const c of cases) {
-    const best = measure(c, copy);
+    const best = measure(c);
     const ratio = best.peer / best.ours;
     const goal =
       c.goal === undefined ? '' : `>= ${c.goal.toFixed(2)} ${ratio >= c.goal ? 'met' : 'NOT met'}`;
@@ -209,7 +212,11 @@ try {
   );
   print('The table of issue 16', table);
   print('Other cases', others);
-  print('The copy tools (ratio = nbdcopy time / tsnbd copy time)', copies, true);
+  print('The copy tools (ratio = nbdcopy time / tsnbd copy time)', copies, [
+    'copy',
+    'nbdcopy',
+    'tsnbd copy',
+  ]);
   console.log(`\nLoad average at the end: ${load()}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
