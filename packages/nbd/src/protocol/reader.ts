@@ -32,7 +32,13 @@ export class StreamReader {
   private ended: Error | undefined;
   private readonly onData = (chunk: Buffer) => this.push(chunk);
   private readonly onEnd = () => this.end(new ProtocolError('the peer closed the connection'));
-  private readonly onError = (err: Error) => this.end(err);
+  // A write to a peer that went away fails before the end is read: the same news.
+  private readonly onError = (err: NodeJS.ErrnoException) =>
+    this.end(
+      err.code === 'EPIPE' || err.code === 'ECONNRESET'
+        ? new ProtocolError(`the peer closed the connection (${err.code})`)
+        : err,
+    );
 
   constructor(private readonly stream: Readable) {
     stream.on('data', this.onData);

@@ -2,9 +2,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NbdClient } from '../../src/client/client.js';
 import {
   TSNBD,
@@ -78,6 +79,19 @@ void describe('client and tsnbd copy', () => {
     } finally {
       execFileSync('umount', [mnt]);
     }
+  });
+
+  void it('a source server killed mid-copy fails the copy in one line and leaves no file', async () => {
+    const server = await startTsnbd(tmp.dir, ['pattern', '8G']);
+    const dst = join(tmp.dir, 'from-killed.img');
+    const copying = run(process.execPath, [TSNBD, 'copy', uriOf(server.socket), dst]);
+    await sleep(1000); // 8 GiB take longer than that here
+    server.child.kill('SIGKILL');
+    const r = await copying;
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /^tsnbd: the peer closed the connection/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(!existsSync(dst), 'the destination it created is removed');
   });
 
   void it('NBD to NBD with several connections (multi-conn)', async () => {
